@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { DEFAULT_DATABASE } from '../commands/demo.js';
+import { PROVIDERS } from '../db/server.js';
+import { redactSecrets } from '../db/url.js';
+import { errorMessage, exitCodeFor } from '../errors.js';
+import { packageRoot } from '../migrate/config.js';
+import { demoCommand } from './commands/demo.js';
+import { migrateCommand } from './commands/migrate.js';
+import { processIo, type Io } from './io.js';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function createProgram(io: Io = processIo): Command {
+  const program = new Command('agentry')
+    .description('Agentry: a database-first PostgreSQL toolkit (SQL migrations, typed data access, this CLI)')
+    .version(version(), '-V, --version')
+    .addOption(new Option('--database-url <url>', 'use this PostgreSQL server (its database is used for maintenance only)').env('DATABASE_URL'))
+    .addOption(
+      new Option('--provider <provider>', 'where the server comes from (default: url when a URL is given, else embedded)')
+        .choices(PROVIDERS)
+        .env('AGENTRY_PROVIDER'),
+    )
+    .addOption(new Option('--data-dir <path>', 'embedded server data directory (default: ./.agentry/pg-<major>)').env('AGENTRY_DATA_DIR'))
+    .addOption(new Option('--database <name>', 'database Agentry works on').default(DEFAULT_DATABASE).env('AGENTRY_DATABASE'))
+    .addOption(new Option('--migrations-dir <path>', 'migrations folder (default: the one shipped with Agentry)').env('AGENTRY_MIGRATIONS_DIR'))
+    .option('--json', 'machine-readable output on stdout', false)
+    .option('--verbose', 'server and migration logs on stderr, stack traces on errors', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 check or operation failed, 2 usage or connection error.
+
+Examples:
+  agentry demo                                  embedded server, database "agentry"
+  agentry --database-url postgres://postgres@127.0.0.1:5432/postgres migrate status
+  agentry migrate create add_task_labels`,
+    );
+
+  for (const sub of [migrateCommand(io), demoCommand(io)]) {
+    program.addCommand(sub);
+  }
+  // Subcommands inherit output routing and exit handling (commander copies
+  // these settings only to commands created with .command()).
+  const inherit = (cmd: Command): void => {
+    for (const child of cmd.commands) {
+      child.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).exitOverride().showHelpAfterError('(run with --help for usage)');
+      inherit(child);
+    }
+  };
+  inherit(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit itself. */
+export async function main(argv: readonly string[] = process.argv, io: Io = processIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed the help or its own one-line error.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+    }
+    const opts = program.opts<{ verbose?: boolean; databaseUrl?: string }>();
+    const known = [opts.databaseUrl, process.env.DATABASE_URL].filter((u): u is string => Boolean(u));
+    io.stderr(`agentry: ${redactSecrets(errorMessage(error), known)}\n`);
+    if (opts.verbose && error instanceof Error && error.stack) {
+      io.stderr(`${redactSecrets(error.stack, known)}\n`);
+    }
+    return exitCodeFor(error);
+  }
+}

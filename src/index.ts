@@ -1,0 +1,16 @@
+// Public library surface. The CLI (src/cli) is a thin layer over these.
+export * from './db/index.js';
+export * from './migrate/index.js';
+export {
+  migrateUp,
+  migrateDown,
+  migrateStatus,
+  migrateCreate,
+  parseCount,
+  type MigrateTarget,
+  type MigrateRunOptions,
+  type MigrateRunResult,
+  type MigrateStatusResult,
+} from './commands/migrate.js';
+export { runDemo, DEFAULT_DATABASE, type DemoOptions, type DemoResult } from './commands/demo.js';
+export { AgentryError, exitCodeFor, isConnectionError, errorMessage, type AgentryErrorKind } from './errors.js';
