@@ -19,5 +19,5 @@ export {
   type Server,
   type OpenServerOptions,
 } from './server.js';
-export { startEmbedded, embeddedMajorVersion, defaultDataDir, LOCAL_STATE_DIR, type EmbeddedOptions, type EmbeddedServer } from './embedded.js';
+export { startEmbedded, embeddedInstallation, embeddedMajorVersion, defaultDataDir, LOCAL_STATE_DIR, type EmbeddedOptions, type EmbeddedServer } from './embedded.js';
 export { startTestcontainer, DEFAULT_TESTCONTAINERS_IMAGE, type TestcontainersOptions, type TestcontainersServer } from './testcontainers.js';

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterAll } from 'vitest';
+import { tempDir } from './fs.js';
 
 /** Content of an Agentry SQL migration with both sections. */
 export function sqlMigration(up: string, down?: string): string {
@@ -10,12 +9,11 @@ export function sqlMigration(up: string, down?: string): string {
 }
 
 /**
- * A throw-away migrations folder under os.tmpdir(), removed after the file's
- * tests. files maps "<13-digit timestamp>_<name>.sql" to content.
+ * A throw-away migrations folder under os.tmpdir(), removed after the test
+ * file. files maps "<13-digit timestamp>_<name>.sql" to content.
  */
 export async function tempMigrationsDir(files: Record<string, string> = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'agentry-migrations-'));
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir('agentry-migrations-');
   await addMigrations(dir, files);
   return dir;
 }

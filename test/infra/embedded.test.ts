@@ -1,10 +1,11 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { checkConnection, withClient } from '../../src/db/admin.js';
+import { embeddedInstallation } from '../../src/db/embedded.js';
 import { openServer } from '../../src/db/server.js';
 import { redactUrl } from '../../src/db/url.js';
 import { AgentryError } from '../../src/errors.js';
@@ -67,11 +68,30 @@ describe('embedded provider', () => {
     try {
       expect(server.dataDir?.startsWith(join(tmpdir(), 'agentry-'))).toBe(true);
       expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(/cannot traverse .*home.* instead of/);
+      expect(notices[0]).toMatch(/postgres user cannot enter .*home, so the embedded server keeps its data in /);
       await checkConnection(server.connectionString);
     } finally {
       await server.stop();
       if (server.dataDir) await rm(join(server.dataDir, '..'), { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(isRoot)('as root, runs a reachable copy of binaries that sit under a closed directory (a clone under /root)', async () => {
+    const closed = join(await tempDir('agentry-embedded-bin-'), 'root');
+    await mkdir(closed, { mode: 0o700 });
+    const installDir = join(closed, 'node_modules', 'native');
+    await cp((await embeddedInstallation()).dir, installDir, { recursive: true, verbatimSymlinks: true });
+    const dataDir = join(await tempDir('agentry-embedded-data-'), 'pg');
+    const notices: string[] = [];
+    const { startEmbedded } = await import('../../src/db/embedded.js');
+    const server = await startEmbedded({ dataDir, installDir, onNotice: (m) => notices.push(m) });
+    try {
+      expect(notices.join('\n')).toMatch(/cannot reach .*root.*, so the embedded server runs from a copy in /);
+      await checkConnection(server.connectionString);
+    } finally {
+      await server.stop();
+      const copy = /runs from a copy in (\S+)$/.exec(notices[0] ?? '')?.[1];
+      if (copy) await rm(join(copy, '..'), { recursive: true, force: true });
     }
   });
 });
