@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { migrateCreate, migrateDown, migrateStatus, migrateUp, parseCount } from '../../commands/migrate.js';
 import { withServer } from '../../db/server.js';
 import { withDatabase } from '../../db/url.js';
-import { AgentryError } from '../../errors.js';
+import { AgentryError, errorMessage } from '../../errors.js';
 import type { LockMode } from '../../migrate/runner.js';
 import { globals, migrationLog, printJson, serverOptions } from '../context.js';
 import { formatRun, formatStatus, summary } from '../format.js';
@@ -51,7 +51,7 @@ server chosen by --database-url / --provider; the database must exist
           databaseUrl: withDatabase(server.connectionString, opts.database),
           ...(opts.migrationsDir !== undefined && { migrationsDir: opts.migrationsDir }),
         }),
-      );
+      ).catch(hintMissingDatabase);
       if (opts.json) printJson(io, status);
       else io.stdout(formatStatus(status));
       if (options.check && !status.upToDate) {
@@ -93,7 +93,15 @@ async function runDirection(
       ...(onLog !== undefined && { onLog }),
     };
     return direction === 'up' ? migrateUp(args) : migrateDown(args);
-  });
+  }).catch(hintMissingDatabase);
   if (opts.json) printJson(io, result);
   else io.stdout(formatRun(result));
+}
+
+/** `migrate` never creates the database; say what does. */
+function hintMissingDatabase(error: unknown): never {
+  if (error instanceof AgentryError && /database ".*" does not exist/.test(error.message)) {
+    throw new AgentryError(error.kind, `${errorMessage(error)} (\`agentry demo\` creates it)`, { cause: error });
+  }
+  throw error;
 }
