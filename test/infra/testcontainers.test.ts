@@ -1,18 +1,22 @@
-import { getContainerRuntimeClient } from 'testcontainers';
 import { describe, expect, it } from 'vitest';
 
 import { main } from '../../src/cli/main.js';
 import { openServer } from '../../src/db/server.js';
 import { AgentryError } from '../../src/errors.js';
 
-const engine = await getContainerRuntimeClient().then(
-  () => true,
-  () => false,
+// testcontainers is an optional dependency: undefined when it is not installed.
+const engine = await import('testcontainers').then(
+  (tc) =>
+    tc.getContainerRuntimeClient().then(
+      () => true,
+      () => false,
+    ),
+  () => undefined,
 );
 
 // On a machine with Docker or Podman this provider would start a real
 // container; these tests cover the (usual here) case of no engine.
-describe.skipIf(engine)('testcontainers provider without a container engine', () => {
+describe.skipIf(engine !== false)('testcontainers provider without a container engine', () => {
   it('reports "no container engine found" quickly, as a connection error', async () => {
     const started = Date.now();
     const error = await openServer({ provider: 'testcontainers' }).catch((e: unknown) => e);
