@@ -79,7 +79,10 @@ GRANT EXECUTE ON FUNCTION agentry.is_valid_cron(text), agentry.is_valid_timezone
 -- Monthly range partitions (agent_metrics, activity_logs, audit_logs).
 CREATE FUNCTION agentry.create_monthly_partitions(parent regclass, from_date date, to_date date)
 RETURNS SETOF text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Bounds go through text (%L, pg_get_expr): a session's DateStyle and TimeZone
+-- would print them with abbreviations such as IST that read back differently.
+SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD' AS $$
 DECLARE
   parent_schema text;
   parent_name text;
@@ -152,15 +155,21 @@ CREATE FUNCTION agentry.maintain_partitions(
   as_of timestamptz DEFAULT now()
 )
 RETURNS TABLE (parent_table text, partition_name text, action text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- Bounds go through text (%L, pg_get_expr): a session's DateStyle and TimeZone
+-- would print them with abbreviations such as IST that read back differently.
+SET "TimeZone" = 'UTC' SET "DateStyle" = 'ISO, YMD' AS $$
 DECLARE
   parent_oid oid;
   this_month date := date_trunc('month', as_of AT TIME ZONE 'UTC')::date;
   oldest_kept date;
   part record;
 BEGIN
-  IF months_ahead < 0 OR months_ahead > 120 THEN
+  IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
     RAISE EXCEPTION 'months_ahead must be between 0 and 120, got %', months_ahead USING ERRCODE = '22023';
+  END IF;
+  IF as_of IS NULL OR drop_detached IS NULL THEN
+    RAISE EXCEPTION 'as_of and drop_detached must not be NULL' USING ERRCODE = '22004';
   END IF;
   IF retention_months IS NOT NULL AND retention_months < 1 THEN
     RAISE EXCEPTION 'retention_months must be at least 1, got %', retention_months USING ERRCODE = '22023';
@@ -249,8 +258,9 @@ CREATE TABLE agentry.task_types (
   CONSTRAINT chk_task_types_avg_complexity_range CHECK (avg_complexity >= 0 AND avg_complexity <= 1),
   CONSTRAINT chk_task_types_avg_duration_nonnegative CHECK (avg_duration_seconds >= 0),
   CONSTRAINT chk_task_types_required_input_keys_format CHECK (
-    array_position(required_input_keys, NULL) IS NULL
-    AND array_to_string(required_input_keys, ',') ~ '^([A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*(,|$))*$'
+    -- The array's text form quotes an empty element or one holding a comma, so neither passes.
+    required_input_keys::text ~ '^\{([A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*(,[A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*)*)?\}$'
+    AND array_position(required_input_keys, NULL) IS NULL
   )
 );
 CREATE INDEX idx_task_types_agent_type ON agentry.task_types (agent_type);

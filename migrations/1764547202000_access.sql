@@ -68,7 +68,8 @@ CREATE TABLE agentry.api_keys (
   CONSTRAINT chk_api_keys_key_prefix_format CHECK (key_prefix ~ '^[A-Za-z0-9_]{4,32}$'),
   CONSTRAINT chk_api_keys_key_hash_sha256 CHECK (octet_length(key_hash) = 32),
   CONSTRAINT chk_api_keys_scopes_format CHECK (
-    array_position(scopes, NULL) IS NULL AND array_to_string(scopes, ' ') ~ '^([a-z0-9_:.*-]+( |$))*$'
+    array_position(scopes, NULL) IS NULL
+    AND (cardinality(scopes) = 0 OR array_to_string(scopes, ',') ~ '^[a-z0-9_:.*-]+(,[a-z0-9_:.*-]+)*$')
   ),
   CONSTRAINT chk_api_keys_rate_limit_per_minute_positive CHECK (rate_limit_per_minute > 0),
   CONSTRAINT chk_api_keys_rate_limit_per_hour_positive CHECK (rate_limit_per_hour > 0),
@@ -138,7 +139,7 @@ BEGIN
     RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
   END IF;
   RAISE EXCEPTION 'audit_logs is append-only: % is not allowed', TG_OP
-    USING ERRCODE = 'AG004', CONSTRAINT = 'trg_audit_logs_append_only',
+    USING ERRCODE = 'AG004', CONSTRAINT = TG_NAME,
           SCHEMA = 'agentry', TABLE = 'audit_logs',
           HINT = 'Audit rows are kept for their retention period and removed only by dropping old partitions.';
 END

@@ -20,7 +20,7 @@ CREATE TABLE agentry.workers (
   CONSTRAINT chk_workers_status CHECK (status IN ('online', 'offline', 'busy')),
   CONSTRAINT chk_workers_system_info_object CHECK (jsonb_typeof(system_info) = 'object'),
   CONSTRAINT chk_workers_tools_string_array CHECK (
-    jsonb_typeof(tools) = 'array' AND NOT jsonb_path_exists(tools, '$[*] ? (@.type() != "string")')
+    jsonb_typeof(tools) = 'array' AND NOT jsonb_path_exists(tools, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_workers_cpu_percent_range CHECK (cpu_percent >= 0 AND cpu_percent <= 100),
   CONSTRAINT chk_workers_memory_percent_range CHECK (memory_percent >= 0 AND memory_percent <= 100),
@@ -77,7 +77,7 @@ CREATE TABLE agentry.agents (
   CONSTRAINT chk_agents_id_format CHECK (id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'),
   CONSTRAINT chk_agents_status CHECK (status IN ('online', 'busy', 'offline', 'maintenance', 'retired')),
   CONSTRAINT chk_agents_capabilities_string_array CHECK (
-    jsonb_typeof(capabilities) = 'array' AND NOT jsonb_path_exists(capabilities, '$[*] ? (@.type() != "string")')
+    jsonb_typeof(capabilities) = 'array' AND NOT jsonb_path_exists(capabilities, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_agents_configuration_object CHECK (jsonb_typeof(configuration) = 'object'),
   CONSTRAINT chk_agents_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
@@ -86,7 +86,7 @@ CREATE TABLE agentry.agents (
     (endpoint IS NULL AND public_key IS NULL AND signature IS NULL)
     OR (endpoint IS NOT NULL AND public_key IS NOT NULL AND signature IS NOT NULL)
   ),
-  CONSTRAINT chk_agents_endpoint_url CHECK (endpoint ~ '^https?://[^[:space:]/]+'),
+  CONSTRAINT chk_agents_endpoint_url CHECK (endpoint ~ '^https?://[^[:space:]/]+[^[:space:]]*$'),
   CONSTRAINT chk_agents_trust_score_range CHECK (trust_score >= 0 AND trust_score <= 1),
   CONSTRAINT chk_agents_success_rate_range CHECK (success_rate >= 0 AND success_rate <= 1),
   CONSTRAINT chk_agents_average_latency_nonnegative CHECK (average_latency_ms >= 0),

@@ -65,6 +65,10 @@ BEGIN
   ELSIF NEW.started_at IS NOT NULL THEN
     NEW.status := 'running';
     NEW.completed_at := NULL;
+  ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN
+    -- Unfinished work added to a workflow that finished without ever starting reopens it.
+    NEW.status := 'pending';
+    NEW.completed_at := NULL;
   END IF;
   RETURN NEW;
 END
@@ -160,7 +164,10 @@ CREATE TABLE agentry.task_chains (
     jsonb_typeof(steps) = 'array' AND jsonb_array_length(steps) > 0
     AND NOT jsonb_path_exists(steps, '$[*] ? (@.type() != "object" || !(@.name.type() == "string") || !(@.task_type.type() == "string"))')
   ),
-  CONSTRAINT chk_task_chains_current_step_range CHECK (current_step >= 0 AND current_step <= jsonb_array_length(steps)),
+  -- CASE: steps that are not an array are chk_task_chains_steps_shape's to refuse, not an error here.
+  CONSTRAINT chk_task_chains_current_step_range CHECK (
+    current_step >= 0 AND current_step <= CASE WHEN jsonb_typeof(steps) = 'array' THEN jsonb_array_length(steps) END
+  ),
   CONSTRAINT chk_task_chains_status CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
   CONSTRAINT chk_task_chains_step_results_object CHECK (jsonb_typeof(step_results) = 'object'),
   CONSTRAINT chk_task_chains_timestamps_ordered CHECK (
@@ -337,7 +344,7 @@ CREATE TABLE agentry.tasks (
   CONSTRAINT chk_tasks_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
   CONSTRAINT chk_tasks_error_details_object CHECK (jsonb_typeof(error_details) = 'object'),
   CONSTRAINT chk_tasks_tool_preferences_string_array CHECK (
-    jsonb_typeof(tool_preferences) = 'array' AND NOT jsonb_path_exists(tool_preferences, '$[*] ? (@.type() != "string")')
+    jsonb_typeof(tool_preferences) = 'array' AND NOT jsonb_path_exists(tool_preferences, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_tasks_retry_count_valid CHECK (retry_count >= 0 AND retry_count <= max_retries),
   CONSTRAINT chk_tasks_max_retries_range CHECK (max_retries >= 0 AND max_retries <= 10),
@@ -612,22 +619,58 @@ CREATE TRIGGER trg_tasks_rollups_delete
 CREATE FUNCTION agentry.derive_agent_success_rate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- An inserted agent may bring its own history (seed 002's 247/12 and a rate).
+  IF TG_OP = 'INSERT' AND NEW.success_rate IS NOT NULL THEN
+    RETURN NEW;
+  END IF;
   NEW.success_rate := CASE WHEN NEW.total_tasks_completed + NEW.total_tasks_failed = 0 THEN NULL
     ELSE round(NEW.total_tasks_completed::numeric / (NEW.total_tasks_completed + NEW.total_tasks_failed), 4) END;
   RETURN NEW;
 END
 $$;
 CREATE TRIGGER trg_agents_success_rate
-  BEFORE UPDATE OF total_tasks_completed, total_tasks_failed ON agentry.agents
+  BEFORE INSERT OR UPDATE OF total_tasks_completed, total_tasks_failed ON agentry.agents
   FOR EACH ROW EXECUTE FUNCTION agentry.derive_agent_success_rate();
+
+-- One row that every change to the task graph (dependency edges, parents)
+-- updates before checking for a cycle. Two concurrent transactions could
+-- otherwise each add one half of a cycle without seeing the other's half.
+-- The row lock serialises them under READ COMMITTED (the check then runs with
+-- a fresh snapshot), and under REPEATABLE READ or SERIALIZABLE the second
+-- updater fails with a serialization error (40001) and is retried by the
+-- caller. An advisory lock would not do: under REPEATABLE READ it gives no
+-- view of what the first transaction committed.
+CREATE TABLE agentry.task_graph_lock (
+  id boolean NOT NULL DEFAULT true,
+  generation bigint NOT NULL DEFAULT 0,
+  CONSTRAINT pk_task_graph_lock PRIMARY KEY (id),
+  CONSTRAINT chk_task_graph_lock_single_row CHECK (id)
+);
+INSERT INTO agentry.task_graph_lock DEFAULT VALUES;
+COMMENT ON TABLE agentry.task_graph_lock IS 'Single row bumped by every task-graph change so that cycle checks are serialised in every isolation level.';
+
+-- Runs as the owner, so that the app role needs no write access to the lock row.
+CREATE FUNCTION agentry.lock_task_graph() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE agentry.task_graph_lock SET generation = generation + 1 WHERE id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'agentry.task_graph_lock has lost its row; cycle checks cannot be serialised'
+      USING ERRCODE = '55000', HINT = 'INSERT INTO agentry.task_graph_lock DEFAULT VALUES';
+  END IF;
+END
+$$;
 
 -- A task cannot become its own ancestor.
 CREATE FUNCTION agentry.refuse_task_parent_cycle() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  -- Same lock as dependency edges: two concurrent re-parentings could
-  -- otherwise each close half of a loop.
-  PERFORM pg_advisory_xact_lock(7241865325823970);
+  -- A task as its own parent is left to chk_tasks_not_own_parent, which names itself.
+  IF NEW.parent_task_id = NEW.id THEN
+    RETURN NEW;
+  END IF;
+  -- Two concurrent re-parentings could otherwise each close half of a loop.
+  PERFORM agentry.lock_task_graph();
   IF EXISTS (
     WITH RECURSIVE ancestors(id) AS (
       SELECT NEW.parent_task_id
@@ -666,10 +709,12 @@ COMMENT ON TABLE agentry.task_dependencies IS 'Edge task_id -> depends_on_id: ta
 CREATE FUNCTION agentry.refuse_dependency_cycle() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  -- Every edge insert is serialised: two concurrent transactions could each
-  -- add one half of a cycle, and neither would see the other's edge. Under
-  -- READ COMMITTED the check below runs after the lock with a fresh snapshot.
-  PERFORM pg_advisory_xact_lock(7241865325823970);
+  -- A self edge is left to chk_task_dependencies_not_self, which names itself.
+  IF NEW.task_id = NEW.depends_on_id THEN
+    RETURN NEW;
+  END IF;
+  -- Serialised with every other graph change (see agentry.task_graph_lock).
+  PERFORM agentry.lock_task_graph();
   IF EXISTS (
     WITH RECURSIVE reachable(id) AS (
       SELECT NEW.depends_on_id
@@ -707,6 +752,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON agentry.workflows, agentry.projects, age
 GRANT SELECT ON agentry.workflows, agentry.projects, agentry.plans, agentry.task_chains,
   agentry.task_templates, agentry.scheduled_tasks, agentry.tasks, agentry.task_dependencies TO agentry_readonly;
 GRANT SELECT ON agentry.task_readiness TO agentry_app, agentry_readonly;
+GRANT SELECT ON agentry.task_graph_lock TO agentry_app, agentry_readonly;
+REVOKE EXECUTE ON FUNCTION agentry.lock_task_graph() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION agentry.lock_task_graph() TO agentry_app;
 
 RESET ROLE;
 
@@ -721,6 +769,8 @@ DROP TRIGGER trg_agents_success_rate ON agentry.agents;
 DROP FUNCTION agentry.derive_agent_success_rate();
 DROP TABLE agentry.tasks;
 DROP FUNCTION agentry.refuse_task_parent_cycle();
+DROP FUNCTION agentry.lock_task_graph();
+DROP TABLE agentry.task_graph_lock;
 DROP FUNCTION agentry.sync_task_rollups();
 DROP FUNCTION agentry.bump_task_version();
 DROP FUNCTION agentry.enforce_task_status_transition();

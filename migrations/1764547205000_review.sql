@@ -27,9 +27,9 @@ CREATE TABLE agentry.checkpoints (
   ),
   CONSTRAINT chk_checkpoints_decision_consistent CHECK (
     (status = 'pending_review' AND user_decision IS NULL AND reviewed_at IS NULL)
-    OR (status = 'approved' AND user_decision = 'approve' AND reviewed_at IS NOT NULL)
-    OR (status = 'corrected' AND user_decision = 'correct' AND reviewed_at IS NOT NULL)
-    OR (status = 'rejected' AND user_decision = 'reject' AND reviewed_at IS NOT NULL)
+    OR (status = 'approved' AND user_decision IS NOT DISTINCT FROM 'approve' AND reviewed_at IS NOT NULL)
+    OR (status = 'corrected' AND user_decision IS NOT DISTINCT FROM 'correct' AND reviewed_at IS NOT NULL)
+    OR (status = 'rejected' AND user_decision IS NOT DISTINCT FROM 'reject' AND reviewed_at IS NOT NULL)
   ),
   CONSTRAINT chk_checkpoints_reviewed_after_triggered CHECK (reviewed_at >= triggered_at)
 );
@@ -82,7 +82,7 @@ CREATE TABLE agentry.corrections (
   CONSTRAINT chk_corrections_correction_type CHECK (
     correction_type IN ('wrong_approach', 'incomplete', 'bug', 'style', 'missing_feature', 'other')
   ),
-  CONSTRAINT chk_corrections_guidance_not_blank CHECK (btrim(guidance) <> ''),
+  CONSTRAINT chk_corrections_guidance_not_blank CHECK (guidance ~ '[^[:space:]]'),
   CONSTRAINT chk_corrections_reference_files_array CHECK (jsonb_typeof(reference_files) = 'array'),
   CONSTRAINT chk_corrections_result CHECK (result IN ('pending', 'applied', 'failed')),
   CONSTRAINT chk_corrections_retry_count_nonnegative CHECK (retry_count >= 0),

@@ -113,7 +113,13 @@ BEGIN
   -- The agent row lock orders concurrent records for one agent.
   SELECT a.trust_score INTO current_score FROM agentry.agents a WHERE a.id = NEW.agent_id FOR UPDATE;
   IF NOT FOUND THEN
-    RETURN NEW; -- fk_trust_records_agent_id reports the unknown agent
+    -- Reported here: the NOT NULL of trust_score_before would otherwise speak before the foreign key.
+    IF NEW.agent_id IS NOT NULL THEN
+      RAISE EXCEPTION 'insert or update on table "trust_records" violates foreign key constraint "fk_trust_records_agent_id"'
+        USING ERRCODE = '23503', CONSTRAINT = 'fk_trust_records_agent_id', SCHEMA = 'agentry', TABLE = 'trust_records',
+              DETAIL = format('Key (agent_id)=(%s) is not present in table "agents".', NEW.agent_id);
+    END IF;
+    RETURN NEW;
   END IF;
   IF NEW.trust_score_before IS NOT NULL AND NEW.trust_score_before <> current_score THEN
     RAISE EXCEPTION 'trust_score_before % does not match agent %''s current trust score %', NEW.trust_score_before, NEW.agent_id, current_score
@@ -148,6 +154,13 @@ CREATE TRIGGER trg_trust_records_move_score
 CREATE FUNCTION agentry.refuse_trust_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- Foreign-key actions (a task deleted: task_id set to NULL; an agent or
+  -- task id renamed: cascaded) may move the references, never the ledger values.
+  IF pg_trigger_depth() > 1
+     AND (NEW.id, NEW.event_type, NEW.trust_delta, NEW.trust_score_before, NEW.trust_score_after, NEW.reason, NEW.created_at)
+         IS NOT DISTINCT FROM (OLD.id, OLD.event_type, OLD.trust_delta, OLD.trust_score_before, OLD.trust_score_after, OLD.reason, OLD.created_at) THEN
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION 'trust_records is a ledger: % is not allowed; insert a compensating record instead', TG_OP
     USING ERRCODE = 'AG004', CONSTRAINT = 'trg_trust_records_append_only',
           SCHEMA = 'agentry', TABLE = 'trust_records';
@@ -189,7 +202,7 @@ CREATE TABLE agentry.learning_experiences (
   CONSTRAINT chk_learning_experiences_reward_range CHECK (reward >= -1 AND reward <= 1),
   CONSTRAINT chk_learning_experiences_context_object CHECK (jsonb_typeof(context) = 'object'),
   CONSTRAINT chk_learning_experiences_action_object CHECK (jsonb_typeof(action) = 'object'),
-  CONSTRAINT chk_learning_experiences_lesson_not_blank CHECK (btrim(lesson) <> ''),
+  CONSTRAINT chk_learning_experiences_lesson_not_blank CHECK (lesson ~ '[^[:space:]]'),
   CONSTRAINT chk_learning_experiences_times_applied_nonnegative CHECK (times_applied >= 0),
   CONSTRAINT chk_learning_experiences_subject CHECK (agent_id IS NOT NULL OR task_type IS NOT NULL)
 );

@@ -112,7 +112,7 @@ CREATE TABLE agentry.context_vectors (
   CONSTRAINT fk_context_vectors_agent_session_id FOREIGN KEY (agent_session_id)
     REFERENCES agentry.agent_sessions (id) ON UPDATE CASCADE ON DELETE CASCADE,
   CONSTRAINT chk_context_vectors_vector_shape CHECK (
-    array_ndims(vector_data) = 1 AND array_position(vector_data, NULL) IS NULL
+    cardinality(vector_data) > 0 AND array_ndims(vector_data) = 1 AND array_position(vector_data, NULL) IS NULL
   ),
   CONSTRAINT chk_context_vectors_context_type CHECK (context_type IN ('semantic', 'collaborative', 'task')),
   CONSTRAINT chk_context_vectors_confidence_range CHECK (confidence_score >= 0 AND confidence_score <= 1)

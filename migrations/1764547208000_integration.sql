@@ -28,7 +28,7 @@ CREATE TABLE agentry.webhooks (
   CONSTRAINT chk_webhooks_url_https CHECK (url ~ '^https://[^[:space:]/?#@]+(/[^[:space:]]*)?$'),
   CONSTRAINT chk_webhooks_events_format CHECK (
     cardinality(events) > 0 AND array_position(events, NULL) IS NULL
-    AND array_to_string(events, ' ') ~ '^([a-z_]+\.[a-z_*]+( |$))+$'
+    AND array_to_string(events, ',') ~ '^[a-z_]+\.[a-z_*]+(,[a-z_]+\.[a-z_*]+)*$'
   ),
   CONSTRAINT chk_webhooks_secret_encrypted_length CHECK (octet_length(signing_secret_encrypted) >= 44),
   CONSTRAINT chk_webhooks_max_attempts_range CHECK (max_attempts >= 1 AND max_attempts <= 50),

@@ -14,7 +14,9 @@ import { accepted, errorOf, SQLSTATE } from './support.js';
 const db = useTestDatabase();
 
 /** Reference data: seeded by migrations, read-only for every role but the owner. */
-const REFERENCE_TABLES = ['agent_types', 'task_status_transitions', 'task_types'];
+// Read-only for the app: reference data, and the task-graph lock row that only
+// agentry.lock_task_graph() (SECURITY DEFINER) writes.
+const REFERENCE_TABLES = ['agent_types', 'task_graph_lock', 'task_status_transitions', 'task_types'];
 /** Append-only for the app: INSERT and SELECT only. */
 const APPEND_ONLY = ['audit_logs', 'trust_records'];
 /** Columns agentry_readonly must not read. */
@@ -258,6 +260,7 @@ describe('roles and ownership', () => {
     expect(rows.map((r) => r.fn).sort()).toEqual(
       [
         'create_monthly_partitions(regclass,date,date)',
+        'lock_task_graph()',
         'maintain_partitions(integer,integer,boolean,timestamp with time zone)',
         'verify_api_key(bytea)',
         'verify_session_token(bytea)',

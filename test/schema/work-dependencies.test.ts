@@ -165,7 +165,7 @@ describe('trg_task_dependencies_no_cycle under concurrent inserts', () => {
     await Promise.all(clients.map((client) => client.end()));
   });
 
-  /** Waits until `pid` is blocked on a lock (here: the trigger's advisory lock). */
+  /** Waits until `pid` is blocked on a lock (here: the row of agentry.task_graph_lock). */
   async function waitUntilBlocked(pid: number): Promise<void> {
     for (let i = 0; i < 200; i++) {
       const [row] = await accepted<{ waiting: boolean }>(
@@ -284,6 +284,53 @@ describe('trg_task_dependencies_no_cycle under concurrent inserts', () => {
     expect(outcome).not.toBe('committed');
     expect([SQLSTATE.cycle, '40001']).toContain((outcome as PgError).code);
     expect(await edgeCount([x!, y!])).toBe(1);
+  });
+  it('REPEATABLE READ transactions are protected too: the second fails with a serialization failure', async () => {
+    const [x, y] = await tasks(2);
+    await a.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await b.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await a.query('SELECT 1');
+    await b.query('SELECT 1'); // both snapshots taken before either edge exists
+    await a.query(addEdge, [x, y]);
+    const second = b.query(addEdge, [y, x]);
+    second.catch(() => undefined);
+    await a.query('COMMIT');
+    const outcome = await settle(b, second);
+    expect(outcome).not.toBe('committed');
+    expect((outcome as PgError).code).toBe('40001');
+    expect(await edgeCount([x!, y!])).toBe(1);
+  });
+});
+
+describe('task_graph_lock', () => {
+  it('holds exactly one row, which every graph change bumps', async () => {
+    const [before] = await accepted<{ generation: string }>(db.pool, 'SELECT generation FROM agentry.task_graph_lock');
+    const [x, y] = await tasks(2);
+    await accepted(db.pool, addEdge, [x, y]);
+    const [after] = await accepted<{ generation: string }>(db.pool, 'SELECT generation FROM agentry.task_graph_lock');
+    expect(BigInt(after!.generation)).toBe(BigInt(before!.generation) + 1n);
+  });
+
+  it('pk_task_graph_lock and chk_task_graph_lock_single_row refuse a second row', async () => {
+    await expectRefused(db.pool, 'INSERT INTO agentry.task_graph_lock (id) VALUES (true)', [],
+      { constraint: 'pk_task_graph_lock', table: 'task_graph_lock' });
+    await expectRefused(db.pool, 'INSERT INTO agentry.task_graph_lock (id) VALUES (false)', [],
+      { constraint: 'chk_task_graph_lock_single_row', table: 'task_graph_lock' });
+  });
+
+  it('without its row, an edge insert is refused rather than left unserialised', async () => {
+    const [x, y] = await tasks(2);
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM agentry.task_graph_lock');
+      const error = await errorOf(client, addEdge, [x, y]);
+      expect(error.code).toBe('55000');
+      expect(error.message).toMatch(/task_graph_lock/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 });
 
