@@ -51,7 +51,9 @@ const SECTIONS: Record<string, string> = {
       LEFT JOIN pg_class c ON c.oid = k.conrelid AND k.conrelid <> 0
       LEFT JOIN pg_type t ON t.oid = k.contypid AND k.contypid <> 0
       LEFT JOIN pg_class ic ON ic.oid = k.conindid AND k.conindid <> 0
-     WHERE n.nspname = 'agentry' ORDER BY 1, 2`,
+     -- PostgreSQL 18 also lists NOT NULL as constraints (contype n); the
+     -- columns snapshot already holds nullability, on every version.
+     WHERE n.nspname = 'agentry' AND k.contype <> 'n' ORDER BY 1, 2`,
   indexes: `
     SELECT i.tablename AS table, i.indexname AS name, i.indexdef AS definition,
            x.indisunique AS is_unique, x.indisprimary AS is_primary, x.indisvalid AS is_valid, x.indnullsnotdistinct AS nulls_not_distinct,
