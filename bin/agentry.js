@@ -3,7 +3,7 @@
 // by `npm ci` / `npm install` (the "prepare" script) or `npm run build`.
 let cli;
 try {
-  cli = await import('../dist/cli/main.js');
+  cli = await import('../dist/src/cli/main.js');
 } catch (error) {
   if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist')) {
     process.stderr.write('agentry: dist/ is missing; run `npm run build` (or `npm ci`) first\n');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,11 +9,16 @@ export const MIGRATIONS_TABLE = 'pgmigrations';
 /**
  * The package root, found from this module's own location so the shipped
  * migrations are found wherever Agentry is installed and whatever the cwd:
- * src/migrate/config.ts (tsx, vitest) and dist/migrate/config.js (built) are
- * both two levels below it.
+ * the nearest folder above this module that holds a package.json, which is
+ * the root both for src/migrate/config.ts (tsx, vitest) and for
+ * dist/src/migrate/config.js (built).
  */
 export function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(here, '..', '..');
+  }
 }
 
 export function defaultMigrationsDir(): string {
