@@ -10,6 +10,7 @@ import { errorMessage, exitCodeFor } from '../errors.js';
 import { packageRoot } from '../migrate/config.js';
 import { demoCommand } from './commands/demo.js';
 import { migrateCommand } from './commands/migrate.js';
+import { partitionsCommand } from './commands/partitions.js';
 import { verifyCommand } from './commands/verify.js';
 import { processIo, type Io } from './io.js';
 
@@ -50,7 +51,7 @@ Examples:
   agentry migrate create add_task_labels`,
     );
 
-  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io)]) {
+  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io)]) {
     program.addCommand(sub);
   }
   // Subcommands inherit output routing and exit handling (commander copies

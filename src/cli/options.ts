@@ -1,4 +1,4 @@
-import { AgentryError } from '../errors.js';
+import { AgentryError, errorMessage } from '../errors.js';
 
 /** Parses an integer option within [min, max]; a usage error (exit 2) otherwise. */
 export function integerOption(flag: string, min: number, max: number): (value: string) => number {
@@ -20,4 +20,12 @@ export function dateOption(flag: string): (value: string) => Date {
     }
     return date;
   };
+}
+
+/** Say what creates the database when it is missing. */
+export function hintMissingDatabase(error: unknown): never {
+  if (error instanceof AgentryError && /database ".*" does not exist/.test(error.message)) {
+    throw new AgentryError(error.kind, `${errorMessage(error)} (\`agentry demo\` creates it; or pick one with --database)`, { cause: error });
+  }
+  throw error;
 }

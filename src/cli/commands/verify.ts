@@ -3,11 +3,11 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MONTHS_AHEAD, runVerify, type VerifyResult } from '../../commands/verify.js';
 import { withServer } from '../../db/server.js';
 import { withDatabase } from '../../db/url.js';
-import { AgentryError, errorMessage } from '../../errors.js';
+import { AgentryError } from '../../errors.js';
 import { RULES } from '../../verify/index.js';
 import { globals, migrationLog, printJson, serverOptions } from '../context.js';
 import type { Io } from '../io.js';
-import { dateOption, integerOption } from '../options.js';
+import { dateOption, hintMissingDatabase, integerOption } from '../options.js';
 
 interface VerifyFlags {
   monthsAhead: number;
@@ -85,12 +85,4 @@ export function formatVerify(result: VerifyResult): string {
   }
   lines.push(`${result.results.length} rules: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped`, '');
   return lines.join('\n');
-}
-
-/** Say what creates the database when it is missing. */
-export function hintMissingDatabase(error: unknown): never {
-  if (error instanceof AgentryError && /database ".*" does not exist/.test(error.message)) {
-    throw new AgentryError(error.kind, `${errorMessage(error)} (\`agentry demo\` creates it; or pick one with --database)`, { cause: error });
-  }
-  throw error;
 }
