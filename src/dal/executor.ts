@@ -1,0 +1,43 @@
+/**
+ * What context modules are written against. A module is a plain factory
+ * (executor) => ({ ...functions }); the client calls it once with its pool
+ * executor and once per transaction with that transaction's executor, so the
+ * same functions run inside or outside a transaction without knowing which.
+ */
+
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
+
+export interface TransactionOptions {
+  /** Only on the outermost transaction (a nested one is a savepoint of it). Default: the server's (read committed). */
+  isolationLevel?: IsolationLevel;
+  /** BEGIN ... READ ONLY. Only on the outermost transaction. */
+  readOnly?: boolean;
+}
+
+export interface Executor {
+  /**
+   * Runs the registered statement `name` (sql/queries/<context>/<name>.sql)
+   * with $1..$n = params and returns its rows. Errors are typed (see
+   * errors.ts). int8 and numeric come back as strings, timestamptz as Date.
+   */
+  query<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Runs fn in a transaction: BEGIN, COMMIT when fn resolves, ROLLBACK when it
+   * throws (the typed error is rethrown). Inside a transaction it opens a
+   * SAVEPOINT instead, rolled back alone when fn throws.
+   */
+  transaction<R>(fn: (tx: Executor) => Promise<R>, options?: TransactionOptions): Promise<R>;
+}
+
+export type ModuleFactory<T = unknown> = (executor: Executor) => T;
+export type ModuleFactories = Readonly<Record<string, ModuleFactory>>;
+export type BoundModules<M extends ModuleFactories> = { readonly [K in keyof M]: ReturnType<M[K]> };
+
+/** An executor with every context module bound to it: agentry.work, tx.work, ... */
+export type AgentrySession<M extends ModuleFactories> = BoundModules<M> & {
+  query<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[]): Promise<T[]>;
+  transaction<R>(fn: (tx: AgentrySession<M>) => Promise<R>, options?: TransactionOptions): Promise<R>;
+};
+
+/** Names a context module cannot take: they are the session's own members. */
+export const RESERVED_MODULE_NAMES: ReadonlySet<string> = new Set(['query', 'transaction', 'close', 'then']);
