@@ -14,3 +14,4 @@ export {
 } from './commands/migrate.js';
 export { runDemo, DEFAULT_DATABASE, type DemoOptions, type DemoResult } from './commands/demo.js';
 export { AgentryError, exitCodeFor, isConnectionError, errorMessage, type AgentryErrorKind } from './errors.js';
+export * from './dal/index.js';

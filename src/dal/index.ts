@@ -1,0 +1,63 @@
+// The data-access library: named SQL statements, typed errors, a client with
+// transactions and context modules. See docs/dal.md.
+export {
+  createAgentry,
+  AGENTRY_TYPES,
+  type AgentryClient,
+  type AgentryConnection,
+  type AgentryOptions,
+} from './client.js';
+export {
+  RESERVED_MODULE_NAMES,
+  type AgentrySession,
+  type BoundModules,
+  type Executor,
+  type IsolationLevel,
+  type ModuleFactories,
+  type ModuleFactory,
+  type TransactionOptions,
+} from './executor.js';
+export { contextModules, type ContextModules } from './modules.js';
+export {
+  queries,
+  loadQueries,
+  parseQueryFile,
+  defaultQueriesDir,
+  QueryFileError,
+  type QueryDefinition,
+  type QueryExpectation,
+  type QueryFileProblem,
+  type QueryParam,
+  type QueryRegistry,
+} from './sql.js';
+export {
+  wrapError,
+  mapError,
+  createErrorMapper,
+  describeCheck,
+  parseInput,
+  isRetryable,
+  DatabaseError,
+  ValidationError,
+  MissingInputKey,
+  ConstraintViolation,
+  IllegalTransition,
+  CycleViolation,
+  AppendOnlyViolation,
+  FinalDecisionViolation,
+  TrustLedgerViolation,
+  NotFound,
+  ConflictError,
+  ConnectionError,
+  type ConflictReason,
+  type ConstraintCatalog,
+  type ConstraintInfo,
+  type ConstraintKind,
+  type ConstraintViolationDetails,
+  type DatabaseErrorOptions,
+  type SafeParser,
+  type ValidationIssue,
+  type ViolationKind,
+  type WrapErrorOptions,
+  type ZodLikeError,
+} from './errors.js';
