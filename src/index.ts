@@ -4,13 +4,18 @@ export * from './migrate/index.js';
 export {
   migrateUp,
   migrateDown,
+  migrateRedo,
   migrateStatus,
   migrateCreate,
+  migrateLint,
+  migrateLedger,
   parseCount,
   type MigrateTarget,
   type MigrateRunOptions,
   type MigrateRunResult,
   type MigrateStatusResult,
+  type MigrateLedgerResult,
+  type MigrationStep,
 } from './commands/migrate.js';
 export { runDemo, DEFAULT_DATABASE, type DemoOptions, type DemoResult } from './commands/demo.js';
 export { AgentryError, exitCodeFor, isConnectionError, errorMessage, type AgentryErrorKind } from './errors.js';

@@ -54,7 +54,24 @@ export async function listMigrationFiles(dir: string): Promise<MigrationFile[]> 
   return files.sort((a, b) => a.timestamp - b.timestamp || a.name.localeCompare(b.name));
 }
 
-export const MIGRATION_TEMPLATE = '-- Up Migration\n\n\n-- Down Migration\n\n';
+/**
+ * A new migration: both sections, each starting with the lock and statement
+ * timeouts that squawk's require-lock-timeout / require-statement-timeout ask
+ * for (SET LOCAL: they end with the migration's transaction). Adjust them to
+ * the migration: a long data migration needs a longer statement_timeout.
+ */
+export const MIGRATION_TEMPLATE = [
+  '-- Up Migration',
+  "SET LOCAL lock_timeout = '5s';",
+  "SET LOCAL statement_timeout = '1min';",
+  '',
+  '',
+  '-- Down Migration',
+  "SET LOCAL lock_timeout = '5s';",
+  "SET LOCAL statement_timeout = '1min';",
+  '',
+  '',
+].join('\n');
 
 /**
  * Writes <dir>/<timestamp>_<name>.sql with empty Up and Down sections. The

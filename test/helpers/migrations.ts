@@ -23,3 +23,14 @@ export async function addMigrations(dir: string, files: Record<string, string>):
     await writeFile(join(dir, name), content);
   }
 }
+
+const TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '1min';\n";
+
+/**
+ * Like sqlMigration, but squawk passes it under the repository's .squawk.toml
+ * (as long as `up` itself is clean): each section starts with the lock and
+ * statement timeouts, as `agentry migrate create` writes them.
+ */
+export function cleanMigration(up: string, down?: string): string {
+  return `-- Up Migration\n${TIMEOUTS}${up}\n\n-- Down Migration\n${TIMEOUTS}${down ?? ''}\n`;
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { MigrateStatusResult } from '../../src/commands/migrate.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
-import { sqlMigration, tempMigrationsDir } from '../helpers/migrations.js';
+import { cleanMigration, tempMigrationsDir } from '../helpers/migrations.js';
 
 describe('agentry CLI (in process)', () => {
   const db = useTestDatabase({ migrated: false });
@@ -23,7 +23,7 @@ describe('agentry CLI (in process)', () => {
   });
 
   it('migrates with --database-url / --database / --migrations-dir and reports as JSON', async () => {
-    const dir = await tempMigrationsDir({ '1700000000501_notes.sql': sqlMigration('CREATE TABLE notes (id int);', 'DROP TABLE notes;') });
+    const dir = await tempMigrationsDir({ '1700000000501_notes.sql': cleanMigration('CREATE TABLE agentry.notes (id bigint);', 'DROP TABLE agentry.notes;') });
     const common = ['--database-url', db.adminUrl, '--database', db.name, '--migrations-dir', dir];
 
     const pending = await runCli([...common, 'migrate', 'status', '--check']);

@@ -34,7 +34,7 @@ describe('migrate up/down/status on a real database', () => {
       'README.md': 'not a migration',
       '.hidden.sql': 'not a migration either',
     });
-    const target = { databaseUrl: db.url, migrationsDir: dir };
+    const target = { databaseUrl: db.url, migrationsDir: dir, lint: false };
 
     // status writes nothing: no schema, no bookkeeping table yet.
     const before = await migrateStatus(target);
@@ -45,8 +45,8 @@ describe('migrate up/down/status on a real database', () => {
 
     const one = await migrateUp({ ...target, count: 1 });
     expect(one.migrations.map((m) => m.name)).toEqual([FIRST]);
-    // The bookkeeping table and the migrated objects live in schema agentry.
-    expect(await tables(db.pool)).toEqual(['agentry.pgmigrations', 'agentry.widgets']);
+    // The bookkeeping tables and the migrated objects live in schema agentry.
+    expect(await tables(db.pool)).toEqual(['agentry.pgmigrations', 'agentry.pgmigrations_checksums', 'agentry.widgets']);
 
     const rest = await migrateUp(target);
     expect(rest.migrations.map((m) => m.name)).toEqual([SECOND, THIRD]);
@@ -62,7 +62,7 @@ describe('migrate up/down/status on a real database', () => {
     expect(down.migrations.map((m) => m.name)).toEqual([THIRD]);
     const downTwo = await migrateDown({ ...target, count: 2 });
     expect(downTwo.migrations.map((m) => m.name)).toEqual([SECOND, FIRST]);
-    expect(await tables(db.pool)).toEqual(['agentry.pgmigrations']);
+    expect(await tables(db.pool)).toEqual(['agentry.pgmigrations', 'agentry.pgmigrations_checksums']);
     expect((await migrateStatus(target)).pending).toHaveLength(3);
   });
 
@@ -71,7 +71,7 @@ describe('migrate up/down/status on a real database', () => {
       '1700000000101_good.sql': sqlMigration('CREATE TABLE good (id int);', 'DROP TABLE good;'),
       '1700000000102_bad.sql': sqlMigration('CREATE TABLE half (id int);\nSELECT no_such_function();', 'DROP TABLE half;'),
     });
-    const target = { databaseUrl: db.url, migrationsDir: dir };
+    const target = { databaseUrl: db.url, migrationsDir: dir, lint: false };
     const error = await migrateUp(target).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentryError);
     expect((error as AgentryError).kind).toBe('failed');
@@ -90,7 +90,7 @@ describe('migrate up/down/status on a real database', () => {
     const dir = await tempMigrationsDir({
       '1700000000202_later.sql': sqlMigration('CREATE TABLE later (id int);', 'DROP TABLE later;'),
     });
-    const target = { databaseUrl: db.url, migrationsDir: dir };
+    const target = { databaseUrl: db.url, migrationsDir: dir, lint: false };
     await migrateUp(target);
     await addMigrations(dir, { '1700000000201_earlier.sql': sqlMigration('CREATE TABLE earlier (id int);') });
 
@@ -105,7 +105,7 @@ describe('migrate up/down/status on a real database', () => {
 
   it('reports an applied migration whose file is gone', async () => {
     const dir = await tempMigrationsDir({ '1700000000301_gone.sql': sqlMigration('SELECT 1;', 'SELECT 1;') });
-    const target = { databaseUrl: db.url, migrationsDir: dir };
+    const target = { databaseUrl: db.url, migrationsDir: dir, lint: false };
     await migrateUp(target);
     await rm(join(dir, '1700000000301_gone.sql'));
     const status = await migrateStatus(target);
@@ -114,12 +114,14 @@ describe('migrate up/down/status on a real database', () => {
     await db.pool.query(`DELETE FROM agentry.pgmigrations WHERE name = $1`, ['1700000000301_gone']);
   });
 
-  it('fails at once while another runner holds the advisory lock', async () => {
+  it('fails at once with --no-lock-wait (lockWaitMs 0) while another runner holds the advisory lock', async () => {
     const dir = await tempMigrationsDir({ '1700000000401_locked.sql': sqlMigration('SELECT 1;') });
     const holder = await db.pool.connect();
     try {
       await holder.query('SELECT pg_advisory_lock(7241865325823964)');
-      await expect(migrateUp({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(/Another migration is already running/);
+      await expect(migrateUp({ databaseUrl: db.url, migrationsDir: dir, lockWaitMs: 0 })).rejects.toThrow(
+        /^another agentry migrate is running on postgres:\/\/.*\(server process \d+\).*--no-lock-wait/,
+      );
     } finally {
       await holder.query('SELECT pg_advisory_unlock(7241865325823964)');
       holder.release();
@@ -141,7 +143,7 @@ describe('migrate up/down/status on a real database', () => {
       /migrations folder not found/,
     );
     const dir = await tempMigrationsDir({ 'create_tasks.sql': sqlMigration('SELECT 1;') });
-    await expect(migrateUp({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(/13-digit/);
+    await expect(migrateUp({ databaseUrl: db.url, migrationsDir: dir, lint: false })).rejects.toThrow(/13-digit/);
   });
 });
 
@@ -152,6 +154,7 @@ describe('migrate create', () => {
     expect(first.name).toBe('9999999999991_add_labels');
     expect(await readFile(first.path, 'utf8')).toBe(MIGRATION_TEMPLATE);
     expect(MIGRATION_TEMPLATE).toMatch(/^-- Up Migration\n[\s\S]*\n-- Down Migration\n/);
+    expect(MIGRATION_TEMPLATE.match(/SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '1min';/g)).toHaveLength(2);
 
     const second = await migrateCreate({ name: 'add_more', migrationsDir: dir, now: new Date(0) });
     expect(second.timestamp).toBe(9999999999992);

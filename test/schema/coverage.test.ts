@@ -32,7 +32,7 @@ beforeAll(async () => {
          LEFT JOIN pg_class c ON c.oid = k.conrelid AND k.conrelid <> 0
          LEFT JOIN pg_type t ON t.oid = k.contypid AND k.contypid <> 0
         WHERE n.nspname = 'agentry' AND k.contype IN ('c', 'f', 'u', 'p', 'x')
-          AND (c.oid IS NULL OR (NOT c.relispartition AND c.relname <> 'pgmigrations'))
+          AND (c.oid IS NULL OR (NOT c.relispartition AND c.relname !~ '^pgmigrations($|_)'))
         ORDER BY 3, 1`,
     )
   ).rows;
@@ -54,7 +54,7 @@ beforeAll(async () => {
          JOIN pg_namespace n ON n.oid = ic.relnamespace AND n.nspname = i.schemaname
          JOIN pg_index x ON x.indexrelid = ic.oid
          JOIN pg_class c ON c.oid = x.indrelid
-        WHERE i.schemaname = 'agentry' AND NOT ic.relispartition AND NOT c.relispartition AND i.tablename <> 'pgmigrations'
+        WHERE i.schemaname = 'agentry' AND NOT ic.relispartition AND NOT c.relispartition AND i.tablename !~ '^pgmigrations($|_)'
         ORDER BY 3, 1`,
     )
   ).rows;

@@ -36,12 +36,24 @@ async function rolesPresent(pool: pg.Pool): Promise<string[]> {
 }
 
 function expectEmptySchema(s: Snapshot): void {
-  // Only node-pg-migrate's bookkeeping table is left in schema agentry.
-  expect(s.relations!.map((r) => r.name)).toEqual(['pgmigrations', 'pgmigrations_id_seq', 'pgmigrations_pkey']);
+  // Only the migration bookkeeping is left in schema agentry: node-pg-migrate's
+  // table and Agentry's checksum ledger.
+  expect(s.relations!.map((r) => r.name)).toEqual([
+    'pgmigrations',
+    'pgmigrations_checksums',
+    'pgmigrations_checksums_pkey',
+    'pgmigrations_id_seq',
+    'pgmigrations_pkey',
+  ]);
   for (const section of ['functions', 'views', 'triggers', 'types', 'default_privileges', 'policies', 'rules', 'extensions']) {
     expect(s[section], section).toEqual([]);
   }
-  expect(s.constraints!.map((c) => c.name)).toEqual(['pgmigrations_pkey']);
+  expect(s.constraints!.map((c) => c.name)).toEqual([
+    'pgmigrations_pkey',
+    'pgmigrations_checksums_pkey',
+    'pgmigrations_checksums_sha256_check',
+    'pgmigrations_checksums_source_check',
+  ]);
   // The schema is given back to the migrating user, without grants to the Agentry roles.
   expect(s.schema![0]!.owner).not.toBe('agentry_owner');
   expect(String(s.schema![0]!.acl ?? '')).not.toMatch(/agentry_/);

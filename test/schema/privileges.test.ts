@@ -62,7 +62,7 @@ async function relations(kinds: string[] = ['r', 'p']): Promise<string[]> {
   const rows = await accepted<{ name: string }>(
     db.pool,
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'agentry' AND c.relkind = ANY($1::"char"[]) AND NOT c.relispartition AND c.relname <> 'pgmigrations'
+      WHERE n.nspname = 'agentry' AND c.relkind = ANY($1::"char"[]) AND NOT c.relispartition AND c.relname !~ '^pgmigrations($|_)'
       ORDER BY 1`,
     [kinds],
   );
@@ -163,7 +163,7 @@ describe('roles and ownership', () => {
       db.pool,
       `SELECT c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'agentry' AND c.relname NOT IN ('pgmigrations', 'pgmigrations_id_seq', 'pgmigrations_pkey')`,
+        WHERE n.nspname = 'agentry' AND c.relname !~ '^pgmigrations($|_)'`,
     );
     expect(relations.length).toBeGreaterThan(100);
     expect([...new Set(relations.map((r) => r.kind))]).toEqual(expect.arrayContaining(['r', 'p', 'v', 'S', 'i', 'I']));
@@ -173,7 +173,7 @@ describe('roles and ownership', () => {
       `SELECT 'function ' || p.oid::regprocedure AS object, pg_get_userbyid(p.proowner) AS owner FROM pg_proc p WHERE p.pronamespace = 'agentry'::regnamespace
        UNION ALL
        SELECT 'type ' || t.typname, pg_get_userbyid(t.typowner) FROM pg_type t
-        WHERE t.typnamespace = 'agentry'::regnamespace AND t.typname NOT IN ('pgmigrations', '_pgmigrations')`,
+        WHERE t.typnamespace = 'agentry'::regnamespace AND t.typname !~ '^_?pgmigrations($|_)'`,
     );
     expect(others.length).toBeGreaterThan(20);
     expect(others.filter((o) => o.owner !== 'agentry_owner')).toEqual([]);
@@ -235,7 +235,7 @@ describe('roles and ownership', () => {
           db.pool,
           `SELECT c.relname || '.' || a.attname AS col
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
-            WHERE n.nspname = 'agentry' AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition AND c.relname <> 'pgmigrations'
+            WHERE n.nspname = 'agentry' AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition AND c.relname !~ '^pgmigrations($|_)'
               AND a.attnum > 0 AND NOT a.attisdropped AND NOT has_column_privilege($1, c.oid, a.attnum, 'SELECT')
             ORDER BY 1`,
           [role],
