@@ -78,5 +78,6 @@ export async function liveVocabularies(db: Queryable): Promise<Vocabulary[]> {
     if (!parsed) continue;
     result.push({ constraint: row.constraint, owner: row.owner, ownerKind: row.owner_kind, column: parsed.column, values: parsed.values });
   }
-  return result.sort((a, b) => a.owner.localeCompare(b.owner) || a.column.localeCompare(b.column) || a.constraint.localeCompare(b.constraint));
+  const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return result.sort((a, b) => byText(a.owner, b.owner) || byText(a.column, b.column) || byText(a.constraint, b.constraint));
 }

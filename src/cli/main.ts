@@ -9,7 +9,9 @@ import { redactSecrets } from '../db/url.js';
 import { errorMessage, exitCodeFor } from '../errors.js';
 import { packageRoot } from '../migrate/config.js';
 import { demoCommand } from './commands/demo.js';
+import { docsCommand } from './commands/docs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { typesCommand } from './commands/types.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { verifyCommand } from './commands/verify.js';
 import { processIo, type Io } from './io.js';
@@ -48,10 +50,11 @@ Exit codes: 0 ok, 1 check or operation failed, 2 usage or connection error.
 Examples:
   agentry demo                                  embedded server, database "agentry"
   agentry --database-url postgres://postgres@127.0.0.1:5432/postgres migrate status
-  agentry migrate create add_task_labels`,
+  agentry migrate create add_task_labels
+  agentry types --check                         exit 1 when generated/ is stale`,
     );
 
-  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io)]) {
+  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), docsCommand(io)]) {
     program.addCommand(sub);
   }
   // Subcommands inherit output routing and exit handling (commander copies
