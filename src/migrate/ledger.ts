@@ -216,7 +216,7 @@ export async function prepareLedger(
       // in the runner's session: read it in this session's time zone.
       await client.query(
         `INSERT INTO ${LEDGER} (name, sha256, applied_at, source)
-         SELECT $1, $2, run_on::timestamptz, 'backfill' FROM ${PGMIGRATIONS} WHERE name = $1 ORDER BY id LIMIT 1`,
+         SELECT $1::text, $2::text, run_on::timestamptz, 'backfill' FROM ${PGMIGRATIONS} WHERE name = $1::text ORDER BY id LIMIT 1`,
         [a.name, checksums.get(a.name)],
       );
     }
@@ -254,7 +254,7 @@ export async function recordAccepted(
       const sha256 = checksums.get(name) as string;
       await client.query(
         `INSERT INTO ${LEDGER} (name, sha256, applied_at, source)
-         SELECT $1, $2, run_on::timestamptz, 'accept' FROM ${PGMIGRATIONS} WHERE name = $1 ORDER BY id LIMIT 1
+         SELECT $1::text, $2::text, run_on::timestamptz, 'accept' FROM ${PGMIGRATIONS} WHERE name = $1::text ORDER BY id LIMIT 1
          ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, recorded_at = now(), source = 'accept'`,
         [name, sha256],
       );
