@@ -18,5 +18,9 @@ export {
   type MigrationStep,
 } from './commands/migrate.js';
 export { runDemo, DEFAULT_DATABASE, type DemoOptions, type DemoResult } from './commands/demo.js';
+export { runTypes, checkTypes, defaultTypesDir, type TypesOptions, type TypesResult, type TypesCheckResult } from './commands/types.js';
+export { generateTypes, type GenerateTypesOptions, type GeneratedTypes } from './types/generate.js';
 export { AgentryError, exitCodeFor, isConnectionError, errorMessage, type AgentryErrorKind } from './errors.js';
 export * from './dal/index.js';
+// The generated types and zod schemas of schema agentry (`npm run types`).
+export * from '../generated/index.js';

@@ -74,7 +74,7 @@ const KIND_BY_CONTYPE: Record<string, Exclude<ConstraintKind, 'trigger'>> = {
   x: 'exclusion',
 };
 
-/** Relations of `schema` that are not partitions, with node-pg-migrate's table left out. */
+/** Relations of `schema` that are not partitions, with the migration bookkeeping tables ($2) left out. */
 const RELATIONS = `
   SELECT c.oid, c.relname, c.relkind
     FROM pg_class c
@@ -82,14 +82,14 @@ const RELATIONS = `
    WHERE n.nspname = $1
      AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
      AND NOT c.relispartition
-     AND NOT (c.relkind = 'r' AND c.relname = $2)
+     AND c.relname <> ALL ($2::text[])
 `;
 
-/** Reads the extras of `schema`; `migrationsTable` (node-pg-migrate's bookkeeping) is left out. */
-export async function readCatalog(client: pg.Client, schema: string, options: { migrationsTable?: string } = {}): Promise<CatalogExtras> {
-  const excludedTable = options.migrationsTable ?? 'pgmigrations';
+/** Reads the extras of `schema`, leaving out the tables named in `exclude` (migration bookkeeping). */
+export async function readCatalog(client: pg.Client, schema: string, options: { exclude?: readonly string[] } = {}): Promise<CatalogExtras> {
+  const excluded = [...(options.exclude ?? [])];
 
-  const { rows: relations } = await client.query<{ relname: string; relkind: string }>(`${RELATIONS} ORDER BY c.relname`, [schema, excludedTable]);
+  const { rows: relations } = await client.query<{ relname: string; relkind: string }>(`${RELATIONS} ORDER BY c.relname`, [schema, excluded]);
   const tables = new Map<string, TableExtras>();
   for (const r of relations) {
     tables.set(r.relname, { relkind: r.relkind, primaryKey: [], partitionKey: [], foreignKeyColumns: [], notValidChecks: [], nondeterministicColumns: [] });
@@ -105,7 +105,7 @@ export async function readCatalog(client: pg.Client, schema: string, options: { 
        JOIN rel ON rel.oid = con.conrelid
       WHERE con.contype IN ('p', 'f', 'c') AND con.conparentid = 0
       ORDER BY rel.relname, con.conname`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const k of keys) {
     const t = tables.get(k.relname);
@@ -123,7 +123,7 @@ export async function readCatalog(client: pg.Client, schema: string, options: { 
                    ORDER BY k.ord) AS columns
        FROM pg_partitioned_table p
        JOIN rel ON rel.oid = p.partrelid`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const p of partitionKeys) {
     const t = tables.get(p.relname);
@@ -138,7 +138,7 @@ export async function readCatalog(client: pg.Client, schema: string, options: { 
        JOIN pg_collation co ON co.oid = a.attcollation
       WHERE a.attnum > 0 AND NOT a.attisdropped AND NOT co.collisdeterministic
       ORDER BY 1, 2`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const c of collations) tables.get(c.relname)?.nondeterministicColumns.push(c.attname);
 
@@ -170,11 +170,11 @@ export async function readCatalog(client: pg.Client, schema: string, options: { 
     if (d.conname !== null && d.definition !== null) domain.checks.push({ name: d.conname, clause: d.definition, validated: d.convalidated ?? true });
   }
 
-  const constraints = await readConstraints(client, schema, excludedTable);
+  const constraints = await readConstraints(client, schema, excluded);
   return { schema, tables, domains, constraints };
 }
 
-async function readConstraints(client: pg.Client, schema: string, excludedTable: string): Promise<ConstraintEntry[]> {
+async function readConstraints(client: pg.Client, schema: string, excluded: string[]): Promise<ConstraintEntry[]> {
   const entries: ConstraintEntry[] = [];
 
   // Table constraints (NOT NULL ones, which PostgreSQL 18 also catalogues, name themselves by column: left out).
@@ -204,7 +204,7 @@ async function readConstraints(client: pg.Client, schema: string, excludedTable:
        LEFT JOIN pg_class rc ON rc.oid = con.confrelid
        LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
       WHERE con.contype IN ('c', 'f', 'u', 'p', 'x') AND con.conparentid = 0`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const c of tableConstraints) {
     const kind = KIND_BY_CONTYPE[c.contype];
@@ -234,7 +234,7 @@ async function readConstraints(client: pg.Client, schema: string, excludedTable:
        JOIN pg_type t ON t.oid = con.contypid
        JOIN pg_namespace n ON n.oid = t.typnamespace
       WHERE n.nspname = $1 AND con.contype = 'c'`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const d of domainConstraints) {
     entries.push({
@@ -268,7 +268,7 @@ async function readConstraints(client: pg.Client, schema: string, excludedTable:
        JOIN pg_class i ON i.oid = ix.indexrelid
       WHERE ix.indisunique AND NOT ix.indisprimary AND NOT i.relispartition
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('u', 'p', 'x'))`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
   for (const u of uniqueIndexes) {
     const columns = [...u.key_columns, ...u.expression_columns.filter((c) => !u.key_columns.includes(c))];
@@ -285,7 +285,7 @@ async function readConstraints(client: pg.Client, schema: string, excludedTable:
     });
   }
 
-  entries.push(...(await readTriggerErrors(client, schema, excludedTable, new Set(entries.map((e) => e.name)))));
+  entries.push(...(await readTriggerErrors(client, schema, excluded, new Set(entries.map((e) => e.name)))));
   const seen = new Set<string>();
   for (const e of entries) {
     if (seen.has(e.name)) throw new Error(`two rules in schema ${schema} are named ${e.name}: constraints.ts needs unique names`);
@@ -305,7 +305,7 @@ interface RaiseStatement {
  * `CONSTRAINT = TG_NAME`), one entry per name. Names that are real
  * constraints (a trigger reporting a foreign key itself) are left to those.
  */
-async function readTriggerErrors(client: pg.Client, schema: string, excludedTable: string, taken: ReadonlySet<string>): Promise<ConstraintEntry[]> {
+async function readTriggerErrors(client: pg.Client, schema: string, excluded: string[], taken: ReadonlySet<string>): Promise<ConstraintEntry[]> {
   const { rows } = await client.query<{
     tgname: string;
     relname: string;
@@ -326,7 +326,7 @@ async function readTriggerErrors(client: pg.Client, schema: string, excludedTabl
        JOIN pg_language l ON l.oid = p.prolang
       WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
       ORDER BY tg.tgname`,
-    [schema, excludedTable],
+    [schema, excluded],
   );
 
   const byName = new Map<string, { table: string; columns: string[]; messages: string[]; sqlstates: string[]; hints: string[]; comment: string | null; updateColumns: string[] }>();

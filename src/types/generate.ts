@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 
 import { withClient } from '../db/admin.js';
+import { MIGRATIONS_TABLE } from '../migrate/config.js';
+import { LEDGER_TABLE } from '../migrate/ledger.js';
 import { AgentryError, errorMessage } from '../errors.js';
 import { readCatalog, type CatalogExtras } from './catalog.js';
 import { makeAgentryHook } from './hook.js';
@@ -37,13 +39,14 @@ export interface GeneratedTypes {
   files: Map<string, string>;
 }
 
-export const MIGRATIONS_TABLE = 'pgmigrations';
+/** Migration bookkeeping, not part of the data model. */
+export const BOOKKEEPING_TABLES: readonly string[] = [MIGRATIONS_TABLE, LEDGER_TABLE];
 
 export async function generateTypes(options: GenerateTypesOptions): Promise<GeneratedTypes> {
   const schema = options.schema ?? 'agentry';
   const shapes = options.shapes ?? (schema === 'agentry' ? AGENTRY_JSON_SHAPES : {});
   const triggerFilled = options.triggerFilled ?? (schema === 'agentry' ? AGENTRY_TRIGGER_FILLED : []);
-  const extras = await withClient(options.databaseUrl, (client) => readCatalog(client, schema, { migrationsTable: MIGRATIONS_TABLE }));
+  const extras = await withClient(options.databaseUrl, (client) => readCatalog(client, schema, { exclude: BOOKKEEPING_TABLES }));
 
   const { kanel, kanelZod } = await loadKanel();
   const staging = await mkdtemp(join(tmpdir(), 'agentry-types-'));
@@ -76,7 +79,7 @@ export async function generateTypes(options: GenerateTypesOptions): Promise<Gene
         resolveViews: true,
         customTypeMap: CUSTOM_TS_TYPES,
         // Routines (trigger functions, mostly) are not part of the data-access surface.
-        typeFilter: (t) => t.kind !== 'function' && t.kind !== 'procedure' && !(t.kind === 'table' && t.name === MIGRATIONS_TABLE),
+        typeFilter: (t) => t.kind !== 'function' && t.kind !== 'procedure' && !(t.kind === 'table' && BOOKKEEPING_TABLES.includes(t.name)),
         getMetadata: (details, generateFor, config) => ({ ...kanel.defaultGetMetadata(details, generateFor, config), exportAs: 'named' }),
         preRenderHooks: [generateZod, agentryHook, (output: Output, config: InstantiatedConfig) => addCatalogAndIndex(output, config, extras, staging)],
         postRenderHooks: [
@@ -138,7 +141,7 @@ function addCatalogAndIndex(output: Output, config: InstantiatedConfig, extras: 
     const names =
       path === constraintsPath
         ? [
-            { name: 'ConstraintKind', type: true },
+            { name: 'ConstraintCatalogKind', type: true },
             { name: 'ConstraintCatalogEntry', type: true },
             { name: 'ConstraintName', type: true },
             { name: 'constraintCatalog', type: false },

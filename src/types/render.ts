@@ -15,15 +15,15 @@ export const GENERATED_HEADER = [
 export function renderConstraints(entries: readonly ConstraintEntry[], schema: string): string[] {
   const lines: string[] = [
     `/** What kind of rule a name in schema ${schema} stands for. */`,
-    "export type ConstraintKind = 'check' | 'foreign_key' | 'unique' | 'primary_key' | 'exclusion' | 'trigger';",
+    "export type ConstraintCatalogKind = 'check' | 'foreign_key' | 'unique' | 'primary_key' | 'exclusion' | 'trigger';",
     '',
     '/** One named rule of the database: a constraint, a unique index, or an error a trigger raises under that name. */',
     'export interface ConstraintCatalogEntry {',
-    '  /** Table the rule belongs to; null for a domain CHECK. */',
-    '  readonly table: string | null;',
+    '  /** Table the rule belongs to; for a domain CHECK, the domain. */',
+    '  readonly table: string;',
     '  /** Domain the rule belongs to (domain CHECKs only). */',
     '  readonly domain: string | null;',
-    '  readonly kind: ConstraintKind;',
+    '  readonly kind: ConstraintCatalogKind;',
     '  /** Columns the rule covers; for a domain CHECK, `table.column` of every column of that domain. */',
     '  readonly columns: readonly string[];',
     '  /** pg_get_constraintdef (pg_get_indexdef for a unique index); for a trigger its comment, else the message(s) it raises. */',
@@ -47,7 +47,7 @@ export function renderConstraints(entries: readonly ConstraintEntry[], schema: s
     const strings = (values: readonly string[]) => `[${values.map(tsString).join(', ')}]`;
     lines.push(
       `  ${propertyKey(e.name)}: {`,
-      `    table: ${e.table === null ? 'null' : tsString(e.table)},`,
+      `    table: ${tsString(e.table ?? e.domain ?? '')},`,
       `    domain: ${e.domain === null ? 'null' : tsString(e.domain)},`,
       `    kind: ${tsString(e.kind)},`,
       `    columns: ${strings(e.columns)},`,
