@@ -57,15 +57,16 @@ export function defaultTypesDir(): string {
  */
 export async function runTypes(options: TypesOptions = {}): Promise<TypesResult> {
   const outDir = resolve(options.outDir ?? defaultTypesDir());
-  const generated = await generateFromMigrations(options);
+  // outDir is Agentry's alone: refuse (before any work) to overwrite or delete a file it did not write.
   const existing = await listFiles(outDir);
   const foreign: string[] = [];
   for (const file of existing) {
-    if (!generated.files.has(file) && !(await isGenerated(join(outDir, file)))) foreign.push(file);
+    if (!(await isGenerated(join(outDir, file)))) foreign.push(file);
   }
   if (foreign.length > 0) {
     throw new AgentryError('usage', `refusing to write into ${outDir}: it holds files that agentry types did not generate (${foreign.join(', ')})`);
   }
+  const generated = await generateFromMigrations(options);
 
   const written: string[] = [];
   for (const [file, contents] of generated.files) {

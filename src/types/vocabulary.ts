@@ -101,7 +101,8 @@ function rebalance(tokens: Token[]): Token[] {
   const open = -lowest;
   const close = depth + open;
   if (open === 0 && close === 0) return tokens;
-  if (open > 1 || close > 1 || close < 0) return [];
+  // Only the symmetric loss is repaired; anything else is not PostgreSQL's text.
+  if (open !== 1 || close !== 1) return [];
   const paren = (value: '(' | ')'): Token => ({ kind: 'punct', value });
   return [...Array.from({ length: open }, () => paren('(')), ...tokens, ...Array.from({ length: close }, () => paren(')'))];
 }
