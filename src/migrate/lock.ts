@@ -47,6 +47,10 @@ function describe(holder: Holder | undefined): string {
   return ` (server process ${holder.pid}${app})`;
 }
 
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -79,13 +83,13 @@ export async function withMigrationLock<T>(databaseUrl: string, options: LockOpt
       const holder = await lockHolder(client);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        const waited = waitMs > 0 ? `; gave up after waiting ${Math.round(waitMs / 1000)}s (--lock-wait <seconds> waits longer)` : ' (--no-lock-wait: not waiting)';
+        const waited = waitMs > 0 ? `; gave up after waiting ${seconds(waitMs)} (--lock-wait <seconds> waits longer)` : ' (--no-lock-wait: not waiting)';
         throw new AgentryError('failed', `another agentry migrate is running on ${redactUrl(databaseUrl)}${describe(holder)}${waited}; retry when it has finished`);
       }
       if (!announced) {
         announced = true;
         options.onNotice?.(
-          `another agentry migrate is running on ${redactUrl(databaseUrl)}${describe(holder)}; waiting up to ${Math.round(waitMs / 1000)}s for it to finish`,
+          `another agentry migrate is running on ${redactUrl(databaseUrl)}${describe(holder)}; waiting up to ${seconds(waitMs)} for it to finish`,
         );
       }
       await sleep(Math.min(POLL_MS, remaining));
