@@ -26,9 +26,11 @@ export async function withScratchDatabase<T>(adminUrl: string, options: ScratchO
   await createDatabase(adminUrl, name);
   try {
     const databaseUrl = withDatabase(adminUrl, name);
-    // The same path as `agentry migrate up`, bookkeeping included.
+    // The same path as `agentry migrate up`, bookkeeping included; linting is
+    // for migrations about to reach a real database, not for a throw-away reference.
     await migrateUp({
       databaseUrl,
+      lint: false,
       ...(options.migrationsDir !== undefined && { migrationsDir: options.migrationsDir }),
       ...(options.onLog !== undefined && { onLog: options.onLog }),
     });

@@ -1,3 +1,4 @@
+import { isBookkeepingName } from './diff.js';
 import type { Queryable } from './snapshot.js';
 
 /**
@@ -61,7 +62,7 @@ export function parseVocabularyCheck(definition: string): { column: string; valu
   return { column, values };
 }
 
-/** Every vocabulary CHECK of schema agentry (tables, not partitions; and domains), sorted by owner and column. */
+/** Every vocabulary CHECK of schema agentry (tables, not partitions, not the migration bookkeeping; and domains), sorted by owner and column. */
 export async function liveVocabularies(db: Queryable): Promise<Vocabulary[]> {
   const { rows } = await db.query<{ constraint: string; owner: string; owner_kind: 'table' | 'domain'; definition: string }>(
     `SELECT k.conname AS constraint, coalesce(c.relname, t.typname) AS owner,
@@ -74,6 +75,7 @@ export async function liveVocabularies(db: Queryable): Promise<Vocabulary[]> {
   );
   const result: Vocabulary[] = [];
   for (const row of rows) {
+    if (row.owner_kind === 'table' && isBookkeepingName(row.owner)) continue;
     const parsed = parseVocabularyCheck(row.definition);
     if (!parsed) continue;
     result.push({ constraint: row.constraint, owner: row.owner, ownerKind: row.owner_kind, column: parsed.column, values: parsed.values });
