@@ -13,6 +13,8 @@ export interface DemoOptions {
   database?: string;
   migrationsDir?: string;
   onLog?: (line: string) => void;
+  /** What migrate tells a person besides the result (waiting for the lock, backfilled checksums). */
+  onNotice?: (message: string) => void;
 }
 
 export interface DemoResult {
@@ -40,7 +42,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       databaseUrl: withDatabase(server.connectionString, database),
       ...(options.migrationsDir !== undefined && { migrationsDir: options.migrationsDir }),
     };
-    const up = await migrateUp({ ...target, ...(options.onLog !== undefined && { onLog: options.onLog }) });
+    const up = await migrateUp({
+      ...target,
+      ...(options.onLog !== undefined && { onLog: options.onLog }),
+      ...(options.onNotice !== undefined && { onNotice: options.onNotice }),
+    });
     const status = await migrateStatus(target);
     return {
       provider: server.provider,

@@ -23,6 +23,7 @@ at the end.`,
         database: opts.database,
         ...(opts.migrationsDir !== undefined && { migrationsDir: opts.migrationsDir }),
         ...(onLog !== undefined && { onLog }),
+        onNotice: (message) => io.stderr(`agentry: ${message}\n`),
       });
       if (opts.json) printJson(io, result);
       else io.stdout(formatDemo(result));
