@@ -8,9 +8,12 @@ import { readContexts } from '../docs/contexts.js';
 import { readDocModel } from '../docs/model.js';
 import { renderSchemaDoc } from '../docs/render.js';
 import { AgentryError } from '../errors.js';
-import { resolveMigrationsDir } from '../migrate/config.js';
+import { packageRoot, resolveMigrationsDir } from '../migrate/config.js';
 
-export const DEFAULT_DOCS_OUTPUT = join('docs', 'schema.md');
+/** docs/schema.md of the Agentry package: the schema it documents is the package's migrations. */
+export function defaultDocsOutput(): string {
+  return join(packageRoot(), 'docs', 'schema.md');
+}
 
 export interface DocsOptions {
   /**
@@ -19,7 +22,7 @@ export interface DocsOptions {
    */
   source: { databaseUrl: string } | { adminUrl: string };
   migrationsDir?: string;
-  /** Default docs/schema.md (relative to the working directory). */
+  /** Default docs/schema.md of the Agentry package (defaultDocsOutput()). */
   output?: string;
   /** The hand-written introduction, included verbatim at the top. Default: schema.intro.md next to the output. */
   intro?: string;
@@ -63,7 +66,7 @@ async function readIntro(path: string): Promise<string> {
 /** Renders docs/schema.md from the schema: the introduction verbatim, then per context its tables, keys and diagrams. */
 export async function generateSchemaDocs(options: DocsOptions): Promise<{ content: string; source: string }> {
   const migrationsDir = resolveMigrationsDir(options.migrationsDir);
-  const intro = await readIntro(resolve(options.intro ?? join(dirname(resolve(options.output ?? DEFAULT_DOCS_OUTPUT)), 'schema.intro.md')));
+  const intro = await readIntro(resolve(options.intro ?? join(dirname(resolve(options.output ?? defaultDocsOutput())), 'schema.intro.md')));
   const contexts = await readContexts(migrationsDir);
   const read = (url: string) => withCatalogClient(url, (client) => readDocModel(client));
   if ('databaseUrl' in options.source) {
@@ -80,7 +83,7 @@ export async function generateSchemaDocs(options: DocsOptions): Promise<{ conten
 
 /** `agentry docs`: writes the schema document, or with check compares it. */
 export async function runDocs(options: DocsOptions): Promise<DocsResult> {
-  const output = resolve(options.output ?? DEFAULT_DOCS_OUTPUT);
+  const output = resolve(options.output ?? defaultDocsOutput());
   const intro = resolve(options.intro ?? join(dirname(output), 'schema.intro.md'));
   const { content, source } = await generateSchemaDocs({ ...options, output, intro });
   if (options.check) {

@@ -19,11 +19,12 @@ const db = useTestDatabase();
 const committed = join(repoRoot, 'docs', 'schema.md');
 const intro = join(repoRoot, 'docs', 'schema.intro.md');
 
-const live = (...args: string[]) => runCli(['--database-url', db.adminUrl, '--database', db.name, 'docs', '--intro', intro, ...args]);
+const live = (...args: string[]) => runCli(['--database-url', db.adminUrl, '--database', db.name, 'docs', '--from', 'live', '--intro', intro, ...args]);
 
 describe('agentry docs --check (CI)', () => {
   it('the committed docs/schema.md is what the migrations at head generate', async () => {
-    const run = await runCli(['--database-url', db.adminUrl, 'docs', '--from', 'scratch', '--check', '--output', committed]);
+    // What CI runs: the default output (docs/schema.md of the package) against a scratch database.
+    const run = await runCli(['--database-url', db.adminUrl, 'docs', '--check']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/schema\.md is up to date \(checked against the scratch database migrated to head\)\.\n$/);
@@ -95,7 +96,7 @@ describe('agentry docs', () => {
   it('exits 2 when the introduction is missing', async () => {
     const dir = await tempDir('agentry-docs-');
     await copyFile(committed, join(dir, 'schema.md'));
-    const run = await runCli(['--database-url', db.adminUrl, '--database', db.name, 'docs', '--output', join(dir, 'schema.md')]);
+    const run = await runCli(['--database-url', db.adminUrl, '--database', db.name, 'docs', '--from', 'live', '--output', join(dir, 'schema.md')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(`agentry: introduction not found: ${join(dir, 'schema.intro.md')} (the hand-written top of the schema document); create it or pass --intro\n`);
   });

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 
 import { Command, Option } from 'commander';
 
-import { DEFAULT_DOCS_OUTPUT, runDocs, type DocsResult } from '../../commands/docs.js';
+import { runDocs, type DocsResult } from '../../commands/docs.js';
 import { withServer } from '../../db/server.js';
 import { withDatabase } from '../../db/url.js';
 import { AgentryError } from '../../errors.js';
@@ -12,40 +12,39 @@ import { hintMissingDatabase } from '../options.js';
 
 interface DocsFlags {
   check?: boolean;
-  output: string;
+  output?: string;
   intro?: string;
-  from?: 'scratch' | 'live';
+  from: 'scratch' | 'live';
 }
 
 export function docsCommand(io: Io): Command {
   return new Command('docs')
     .description('generate docs/schema.md from the schema: the hand-written introduction, then per context its tables, keys, indexes and ER diagrams')
     .option('--check', 'exit 1 if the file differs from what would be generated (for CI); writes nothing')
-    .option('--output <path>', 'the document to write', DEFAULT_DOCS_OUTPUT)
+    .option('--output <path>', 'the document to write (default: docs/schema.md of the Agentry package)')
     .option('--intro <path>', 'hand-written introduction included verbatim at the top (default: schema.intro.md next to --output)')
     .addOption(
-      new Option('--from <source>', 'scratch: migrate a scratch database to head; live: read the --database database (default: live when --database-url is given on the command line, else scratch)').choices([
-        'scratch',
-        'live',
-      ]),
+      new Option('--from <source>', 'scratch: a scratch database migrated to head; live: the database named by --database, as it is')
+        .choices(['scratch', 'live'])
+        .default('scratch'),
     )
     .addHelpText(
       'after',
       `
-By default the schema is that of the migrations at head: a scratch database
-(agentry_scratch_*) is created on the server (DATABASE_URL or embedded), migrated
-and dropped again. Given --database-url on the command line, the database named
-by --database is documented as it is. Output is deterministic: no dates, and
-monthly partitions appear as <table>_yYYYYmMM.`,
+By default the schema is that of the migrations at head, as for \`agentry types\`:
+a scratch database (agentry_scratch_*) is created on the server chosen by
+--database-url / --provider (embedded by default), migrated and dropped again.
+With --from live, the database named by --database is documented as it is.
+Output is deterministic: no dates, and monthly partitions appear as
+<table>_yYYYYmMM.`,
     )
     .action(async (flags: DocsFlags, command: Command) => {
       const opts = globals(command);
-      const from = flags.from ?? (command.getOptionValueSourceWithGlobals('databaseUrl') === 'cli' ? 'live' : 'scratch');
       const onLog = migrationLog(command, io);
       const result = await withServer(serverOptions(command, io), (server) =>
         runDocs({
-          source: from === 'live' ? { databaseUrl: withDatabase(server.connectionString, opts.database) } : { adminUrl: server.connectionString },
-          output: flags.output,
+          source: flags.from === 'live' ? { databaseUrl: withDatabase(server.connectionString, opts.database) } : { adminUrl: server.connectionString },
+          ...(flags.output !== undefined && { output: flags.output }),
           ...(flags.intro !== undefined && { intro: flags.intro }),
           ...(flags.check !== undefined && { check: flags.check }),
           ...(opts.migrationsDir !== undefined && { migrationsDir: opts.migrationsDir }),
