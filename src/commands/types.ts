@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-import { createDatabase, dropDatabase } from '../db/admin.js';
+import { withScratchDatabase } from '../catalog/scratch.js';
 import { openServer, type OpenServerOptions } from '../db/server.js';
-import { withDatabase } from '../db/url.js';
 import { AgentryError } from '../errors.js';
 import { packageRoot } from '../migrate/config.js';
 import { generateTypes, type GeneratedTypes } from '../types/generate.js';
 import { GENERATED_HEADER } from '../types/render.js';
-import { migrateUp } from './migrate.js';
 
 export interface TypesOptions {
   server?: OpenServerOptions;
@@ -112,23 +109,18 @@ export async function checkTypes(options: TypesOptions = {}): Promise<TypesCheck
   }
 }
 
-/** Scratch database on the chosen server, migrated to head, generated from, dropped. */
+/** A scratch database on the chosen server, migrated to head, generated from, dropped. */
 async function generateFromMigrations(options: TypesOptions): Promise<GeneratedTypes> {
   const server = await openServer(options.server ?? {});
   try {
-    const scratch = `agentry_types_${process.pid}_${randomBytes(4).toString('hex')}`;
-    await createDatabase(server.connectionString, scratch);
-    try {
-      const databaseUrl = withDatabase(server.connectionString, scratch);
-      await migrateUp({
-        databaseUrl,
+    return await withScratchDatabase(
+      server.connectionString,
+      {
         ...(options.migrationsDir !== undefined && { migrationsDir: options.migrationsDir }),
         ...(options.onLog !== undefined && { onLog: options.onLog }),
-      });
-      return await generateTypes({ databaseUrl, ...(options.onWarning !== undefined && { onWarning: options.onWarning }) });
-    } finally {
-      await dropDatabase(server.connectionString, scratch);
-    }
+      },
+      (databaseUrl) => generateTypes({ databaseUrl, ...(options.onWarning !== undefined && { onWarning: options.onWarning }) }),
+    );
   } finally {
     await server.stop();
   }
