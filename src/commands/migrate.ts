@@ -222,7 +222,8 @@ function plan(
   const n = direction === 'redo' ? 1 : (count ?? 1);
   const reverting = applied.slice(-Math.min(n, applied.length)).reverse();
   if (reverting.length === 0) return { steps: [], toLint: [] };
-  const gone = comparison.tampered.filter((t) => t.kind === 'missing' && reverting.some((r) => r.name === t.name));
+  // node-pg-migrate cannot revert without the file, and its order check fails on any gap.
+  const gone = comparison.tampered.filter((t) => t.kind === 'missing');
   if (gone.length > 0) throw tamperedError(database, gone, 'refusing to revert on');
   if (direction === 'redo') {
     // Redoing the newest migration after editing it is the point of redo; anything else edited still blocks.
