@@ -309,6 +309,25 @@ describe('vocabulary unions end to end (scratch schema)', () => {
     expect(insert.safeParse({ status: 'new', either_or: 'anything' }).success).toBe(true);
   });
 
+  it('fails loudly when a json shape entry names a column that is gone, is not json, or contradicts its CHECK', async () => {
+    const shape = { ts: 'string[]', zod: 'z.array(z.string())', json: 'array' as const };
+    const attempt = generateTypes({
+      databaseUrl: db.url,
+      schema: 'vocab',
+      shapes: { 'things.gone': shape, 'things.status': shape, 'things.doc': shape, 'things.list': shape },
+      triggerFilled: ['things.vanished'],
+    });
+    await expect(attempt).rejects.toThrow(
+      [
+        'src/types/shapes.ts no longer matches the database:',
+        '  things.gone: no such column in schema vocab',
+        '  things.status: is pg_catalog.varchar, not json or jsonb',
+        "  things.doc: the shape expects a CHECK jsonb_typeof(doc) = 'array', the database has object",
+        '  things.vanished (trigger-filled): no such column in schema vocab',
+      ].join('\n'),
+    );
+  });
+
   it('agrees with the database: every union value is accepted, anything else refused', async () => {
     await db.pool.query("INSERT INTO vocab.things (status, padded, feeling) VALUES ('it''s done', 'ab', 'it''s complicated')");
     const { rows } = await db.pool.query<{ padded: string }>('SELECT padded FROM vocab.things');
