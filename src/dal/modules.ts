@@ -1,4 +1,11 @@
+import { accessModule } from './access.js';
 import type { ModuleFactories } from './executor.js';
+import { fleetModule } from './fleet.js';
+import { integrationModule } from './integration.js';
+import { knowledgeModule } from './knowledge.js';
+import { reviewModule } from './review.js';
+import { telemetryModule } from './telemetry.js';
+import { workModule } from './work.js';
 
 /**
  * The registration point of the context modules. Each line binds one
@@ -10,6 +17,14 @@ import type { ModuleFactories } from './executor.js';
  *     work: workModule,
  *   } satisfies ModuleFactories;
  */
-export const contextModules = {} satisfies ModuleFactories;
+export const contextModules = {
+  work: workModule,
+  fleet: fleetModule,
+  review: reviewModule,
+  telemetry: telemetryModule,
+  knowledge: knowledgeModule,
+  access: accessModule,
+  integration: integrationModule,
+} satisfies ModuleFactories;
 
 export type ContextModules = typeof contextModules;
