@@ -1,5 +1,6 @@
 import pg from 'pg';
 
+import { constraintCatalog } from '../../generated/constraints.js';
 import { createErrorMapper, mapError, type ConstraintCatalog } from './errors.js';
 import {
   RESERVED_MODULE_NAMES,
@@ -53,7 +54,11 @@ export type AgentryConnection =
   | { pool: pg.Pool; connectionString?: never };
 
 export interface AgentryOptions<M extends ModuleFactories = ModuleFactories> {
-  /** Turns constraint names into words in error messages (see errors.ts). Default: none, names only. */
+  /**
+   * Turns constraint names into words in error messages (see errors.ts).
+   * Default: the package's generated/constraints.ts (`constraintCatalog`, every
+   * rule of schema agentry); `{}` gives messages with names only.
+   */
   constraints?: ConstraintCatalog;
   /** The named statements. Default: the package's sql/queries. */
   queries?: QueryRegistry;
@@ -306,10 +311,11 @@ export function createAgentry<M extends ModuleFactories = EmptyModules>(
     connection.pool ??
     new pg.Pool({ application_name: 'agentry', ...(connection as Omit<pg.PoolConfig, 'types'>) });
 
+  const catalog: ConstraintCatalog = options.constraints ?? constraintCatalog;
   const runtime: Runtime = {
     registry: options.queries ?? packageQueries,
-    wrap: createErrorMapper(options.constraints),
-    catalog: options.constraints,
+    wrap: createErrorMapper(catalog),
+    catalog,
     factories,
     state: { closed: false, savepoints: 0 },
   };

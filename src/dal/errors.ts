@@ -21,13 +21,14 @@
  * Messages say which rule was broken, in words, and end with the constraint's
  * name: "tasks.priority must be between 1 and 10 (chk_tasks_priority_range)".
  * The words come from a ConstraintCatalog (name -> table, kind, columns,
- * definition) handed in by the caller; for a name the catalog does not know,
+ * definition): the client passes generated/constraints.ts's constraintCatalog
+ * unless the caller hands in another; for a name the catalog does not know,
  * the message is built from the error's own fields (table, constraint, key
  * columns) and the definition is left out.
  */
 
 // ---------------------------------------------------------------------------
-// Constraint catalog (injected; generated/constraints.ts will provide one)
+// Constraint catalog (injected; the client defaults to generated/constraints.ts)
 // ---------------------------------------------------------------------------
 
 export type ConstraintKind = 'check' | 'foreign_key' | 'unique' | 'primary_key' | 'exclusion' | 'trigger';
