@@ -1,0 +1,103 @@
+import { loadQueries, type QueryDefinition } from '../dal/sql.js';
+import { withClient } from '../db/admin.js';
+import { redactUrl } from '../db/url.js';
+import { AgentryError, errorMessage, isConnectionError } from '../errors.js';
+import { checkQueryPlan, type QueryPlanResult } from '../plan/check.js';
+
+export interface PlanOptions {
+  /** The (seeded) database whose planner is asked. */
+  databaseUrl: string;
+  /** EXPLAIN ANALYZE: run each statement (inside a rolled-back transaction) and time it. */
+  analyze?: boolean;
+  /** Only these queries (names such as work.claim_ready_tasks, or a context such as work). */
+  only?: string[];
+  /** Run ANALYZE on the agentry tables first, so that the planner sees current statistics. */
+  refreshStatistics?: boolean;
+  /** Folder of the query files (default: the package's sql/queries). */
+  queriesDir?: string;
+  onProgress?: (done: number, total: number, query: string) => void;
+}
+
+export interface PlanResult {
+  database: string;
+  analyze: boolean;
+  ok: boolean;
+  passed: number;
+  failed: number;
+  /** Tables the planner has never seen statistics for: their plans are guesses. */
+  tablesWithoutStatistics: string[];
+  results: QueryPlanResult[];
+}
+
+function selected(all: QueryDefinition[], only: string[] | undefined): QueryDefinition[] {
+  if (!only?.length) return all;
+  const picked = all.filter((q) => only.some((o) => q.name === o || q.context === o));
+  const unknown = only.filter((o) => !all.some((q) => q.name === o || q.context === o));
+  if (unknown.length) {
+    throw new AgentryError('usage', `no query named ${unknown.join(', ')}; \`agentry plan --list\` prints the names`);
+  }
+  return picked;
+}
+
+/** The query names and contexts the plan checker knows, for --list. */
+export function listPlannedQueries(queriesDir?: string): { name: string; description: string; expectations: string[] }[] {
+  return [...loadQueries(queriesDir)].map((q) => ({ name: q.name, description: q.description, expectations: q.expectations.map((e) => e.text) }));
+}
+
+/**
+ * The plan checker: EXPLAINs every statement in sql/queries with its header's
+ * example parameters and judges the plan against the header's `-- expect:`
+ * lines. A statement the DAL runs is a statement checked here, because both
+ * read the same files.
+ */
+export async function runPlan(options: PlanOptions): Promise<PlanResult> {
+  const queries = selected([...loadQueries(options.queriesDir)], options.only);
+  const analyze = options.analyze ?? false;
+  try {
+    return await withClient(options.databaseUrl, async (client) => {
+      if (options.refreshStatistics) await client.query('ANALYZE');
+      const { rows: unanalysed } = await client.query<{ name: string }>(
+        `SELECT relname AS name FROM pg_catalog.pg_stat_user_tables
+          WHERE schemaname = 'agentry' AND last_analyze IS NULL AND last_autoanalyze IS NULL
+            AND relname NOT LIKE 'pgmigrations%'
+          ORDER BY 1`,
+      );
+      const results: QueryPlanResult[] = [];
+      for (const [index, query] of queries.entries()) {
+        options.onProgress?.(index, queries.length, query.name);
+        try {
+          results.push(await checkQueryPlan(client, query, { analyze }));
+        } catch (error) {
+          if (isConnectionError(error)) throw error;
+          results.push({
+            query: query.name,
+            file: query.file,
+            ok: false,
+            summary: '(not planned)',
+            totalCost: 0,
+            planRows: 0,
+            planningMs: null,
+            executionMs: null,
+            assertions: [],
+            plan: { 'Node Type': 'none', 'Total Cost': 0, 'Plan Rows': 0 },
+            error: errorMessage(error),
+          });
+        }
+      }
+      options.onProgress?.(queries.length, queries.length, '');
+      const failed = results.filter((r) => !r.ok).length;
+      return {
+        database: redactUrl(options.databaseUrl),
+        analyze,
+        ok: failed === 0,
+        passed: results.length - failed,
+        failed,
+        tablesWithoutStatistics: unanalysed.map((r) => r.name),
+        results,
+      };
+    });
+  } catch (error) {
+    if (error instanceof AgentryError || isConnectionError(error)) throw error;
+    throw new AgentryError('failed', `plan check failed: ${errorMessage(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,126 @@
+import type pg from 'pg';
+
+import type { QueryDefinition } from '../dal/sql.js';
+import { explainQuery, planNodes, type PlanNode } from './explain.js';
+import { parseExpectation, type PlanExpectation } from './expectations.js';
+
+export interface AssertionResult {
+  assertion: string;
+  line: number;
+  ok: boolean;
+  /** Why it failed, in words. */
+  message?: string;
+}
+
+export interface QueryPlanResult {
+  query: string;
+  file: string;
+  ok: boolean;
+  /** Top node and what it reads, e.g. "Limit > Index Scan using idx_tasks_status_priority on tasks". */
+  summary: string;
+  totalCost: number;
+  planRows: number;
+  planningMs: number | null;
+  executionMs: number | null;
+  assertions: AssertionResult[];
+  /** The raw plan, for --json and for reading a failure. */
+  plan: PlanNode;
+  error?: string;
+}
+
+/** Maps partitions (tables and their indexes) to the partitioned parent they belong to. */
+async function partitionRoots(client: pg.ClientBase, names: string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const { rows } = await client.query<{ name: string; root: string }>(
+    `SELECT c.relname AS name, coalesce(r.relname, c.relname) AS root
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_class r ON r.oid = pg_catalog.pg_partition_root(c.oid)
+      WHERE n.nspname = 'agentry' AND c.relname = ANY($1::text[])`,
+    [names],
+  );
+  return new Map(rows.map((r) => [r.name, r.root]));
+}
+
+function describeNode(node: PlanNode): string {
+  let text = node['Node Type'];
+  if (node['Index Name']) text += ` using ${node['Index Name']}`;
+  if (node['Relation Name']) text += ` on ${node['Relation Name']}`;
+  return text;
+}
+
+/** A one-line reading of the plan: the spine of the tree and every scan in it. */
+export function summarisePlan(plan: PlanNode): string {
+  const scans = planNodes(plan).filter((n) => n['Relation Name'] !== undefined);
+  const spine = [describeNode(plan)];
+  let node: PlanNode | undefined = plan;
+  while (node?.Plans?.length === 1 && node.Plans[0]!['Relation Name'] === undefined) {
+    node = node.Plans[0];
+    spine.push(describeNode(node!));
+  }
+  const reads = [...new Set(scans.map(describeNode))];
+  return reads.length && !reads.includes(spine[spine.length - 1]!) ? `${spine.join(' > ')} [${reads.join('; ')}]` : spine.join(' > ');
+}
+
+/** Checks one expectation against a plan whose relations are mapped to their partition roots. */
+function judge(expectation: PlanExpectation, plan: PlanNode, roots: Map<string, string>): AssertionResult {
+  const nodes = planNodes(plan);
+  const root = (name: string) => roots.get(name) ?? name;
+  const base = { assertion: expectation.text, line: expectation.line };
+  switch (expectation.kind) {
+    case 'index': {
+      const used = [...new Set(nodes.filter((n) => n['Index Name']).map((n) => root(n['Index Name']!)))];
+      return used.includes(expectation.index)
+        ? { ...base, ok: true }
+        : { ...base, ok: false, message: `index ${expectation.index} is not used (plan reads ${used.length ? used.join(', ') : 'no index'})` };
+    }
+    case 'no-seq-scan': {
+      const seq = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] && root(n['Relation Name']) === expectation.table);
+      return seq.length === 0
+        ? { ...base, ok: true }
+        : { ...base, ok: false, message: `Seq Scan on ${[...new Set(seq.map((n) => n['Relation Name']))].join(', ')}` };
+    }
+    case 'partitions': {
+      const scanned = new Set(
+        nodes.filter((n) => n['Relation Name'] && root(n['Relation Name']) === expectation.table && n['Relation Name'] !== expectation.table).map((n) => n['Relation Name']),
+      );
+      return scanned.size <= expectation.max
+        ? { ...base, ok: true }
+        : { ...base, ok: false, message: `${scanned.size} partitions of ${expectation.table} scanned (${[...scanned].join(', ')}), at most ${expectation.max} expected` };
+    }
+    case 'max-cost':
+      return plan['Total Cost'] <= expectation.max
+        ? { ...base, ok: true }
+        : { ...base, ok: false, message: `estimated cost ${plan['Total Cost']} exceeds ${expectation.max}` };
+    case 'max-rows':
+      return plan['Plan Rows'] <= expectation.max
+        ? { ...base, ok: true }
+        : { ...base, ok: false, message: `estimated ${plan['Plan Rows']} rows, at most ${expectation.max} expected` };
+  }
+}
+
+/** EXPLAINs one query and judges every `-- expect:` line of its header. */
+export async function checkQueryPlan(client: pg.ClientBase, query: QueryDefinition, options: { analyze: boolean }): Promise<QueryPlanResult> {
+  const parsed = query.expectations.map((e) => ({ source: e, parsed: parseExpectation(e.text, e.line) }));
+  const { plan, planningMs, executionMs } = await explainQuery(client, query, options);
+  const names = planNodes(plan).flatMap((n) => [n['Relation Name'], n['Index Name']]).filter((x): x is string => x !== undefined);
+  const roots = await partitionRoots(client, [...new Set(names)]);
+  const assertions = parsed.map(({ source, parsed: p }) =>
+    'error' in p ? { assertion: source.text, line: source.line, ok: false, message: p.error } : judge(p, plan, roots),
+  );
+  if (assertions.length === 0) {
+    assertions.push({ assertion: '(none)', line: query.line, ok: false, message: 'the query declares no -- expect: line; every query states what its plan must show' });
+  }
+  return {
+    query: query.name,
+    file: query.file,
+    ok: assertions.every((a) => a.ok),
+    summary: summarisePlan(plan),
+    totalCost: plan['Total Cost'],
+    planRows: plan['Plan Rows'],
+    planningMs,
+    executionMs,
+    assertions,
+    plan,
+  };
+}
