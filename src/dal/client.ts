@@ -1,4 +1,7 @@
+import { PassThrough } from 'node:stream';
+
 import pg from 'pg';
+import QueryStream from 'pg-query-stream';
 
 import { constraintCatalog } from '../../generated/constraints.js';
 import { createErrorMapper, mapError, type ConstraintCatalog } from './errors.js';
@@ -8,10 +11,12 @@ import {
   type Executor,
   type IsolationLevel,
   type ModuleFactories,
+  type RowStream,
+  type StreamOptions,
   type TransactionOptions,
 } from './executor.js';
 import { contextModules, type ContextModules } from './modules.js';
-import { queries as packageQueries, type QueryRegistry } from './sql.js';
+import { queries as packageQueries, type QueryDefinition, type QueryRegistry } from './sql.js';
 
 /**
  * Result parsing for every statement the DAL runs, set per query (never
@@ -153,20 +158,26 @@ function bindSession<M extends ModuleFactories>(
   const executor: Executor = {
     async query<T extends object>(name: string, params: readonly unknown[] = []): Promise<T[]> {
       assertUsable(name);
-      const definition = runtime.registry.get(name);
-      if (params.length !== definition.params.length) {
-        const expected = definition.params.map((p) => `$${p.position} ${p.name}`).join(', ');
-        throw new TypeError(
-          `${name} takes ${definition.params.length} parameter${definition.params.length === 1 ? '' : 's'}` +
-            `${expected ? ` (${expected})` : ''}, got ${params.length}`,
-        );
-      }
+      const definition = statementFor(runtime, name, params);
       try {
         const result = await target.query({ text: definition.text, values: [...params], types: AGENTRY_TYPES });
         return result.rows as T[];
       } catch (error) {
         throw runtime.wrap(error, name);
       }
+    },
+
+    stream<T extends object>(name: string, params: readonly unknown[] = [], options: StreamOptions = {}): RowStream<T> {
+      assertUsable(name);
+      if (scope) {
+        throw new TypeError(
+          `${name}: stream() runs on a pooled connection of its own and cannot join a transaction (its connection stays busy while the stream is open); call it outside the transaction`,
+        );
+      }
+      const definition = statementFor(runtime, name, params);
+      const batchSize = options.batchSize ?? DEFAULT_STREAM_BATCH_SIZE;
+      if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new TypeError(`stream batchSize must be a positive integer, got ${String(batchSize)}`);
+      return openRowStream<T>(runtime, target as pg.Pool, name, definition.text, params, batchSize);
     },
 
     async transaction<R>(fn: (tx: Executor) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
@@ -176,11 +187,87 @@ function bindSession<M extends ModuleFactories>(
     },
   };
 
-  const session: Record<string, unknown> = { query: executor.query, transaction: executor.transaction };
+  const session: Record<string, unknown> = { query: executor.query, stream: executor.stream, transaction: executor.transaction };
   for (const [name, factory] of Object.entries(runtime.factories)) {
     session[name] = factory(executor);
   }
   return session as AgentrySession<M>;
+}
+
+/** The registered statement `name`, once params has as many values as it declares. */
+function statementFor(runtime: Runtime, name: string, params: readonly unknown[]): QueryDefinition {
+  const definition = runtime.registry.get(name);
+  if (params.length !== definition.params.length) {
+    const expected = definition.params.map((p) => `$${p.position} ${p.name}`).join(', ');
+    throw new TypeError(
+      `${name} takes ${definition.params.length} parameter${definition.params.length === 1 ? '' : 's'}` +
+        `${expected ? ` (${expected})` : ''}, got ${params.length}`,
+    );
+  }
+  return definition;
+}
+
+const DEFAULT_STREAM_BATCH_SIZE = 1000;
+
+/**
+ * A cursor (pg-query-stream) on a connection of its own, behind a
+ * PassThrough so that the caller gets a stream at once (the connection comes
+ * later) and errors typed by the one mapper. Memory stays at about two
+ * batches: the cursor's and the PassThrough's buffer, both batchSize rows.
+ *
+ * The connection goes back to the pool only once the cursor is closed (its
+ * 'close' follows the server's ReadyForQuery), so the next user never sees
+ * this portal's messages; after a failure it is destroyed instead, since the
+ * protocol state after an error mid-cursor is not worth trusting.
+ */
+function openRowStream<T>(runtime: Runtime, pool: pg.Pool, name: string, text: string, params: readonly unknown[], batchSize: number): RowStream<T> {
+  const output = new PassThrough({ objectMode: true, highWaterMark: batchSize });
+  const source = new QueryStream(text, [...params], { batchSize, types: AGENTRY_TYPES });
+  let client: pg.PoolClient | undefined;
+  let failure: Error | undefined;
+  let released = false;
+
+  const release = () => {
+    if (!client || released) return;
+    released = true;
+    client.removeListener('error', onClientError);
+    client.release(failure);
+  };
+  // A checked-out client has no pool listener: a dropped connection would be
+  // an unhandled 'error' event. It also fails the stream from here, because
+  // the cursor, waiting for a ReadyForQuery that never comes, would not.
+  const onClientError = (error: Error) => {
+    failure ??= error;
+    output.destroy(runtime.wrap(error, name));
+    release();
+  };
+
+  source.on('error', (error: Error) => {
+    failure ??= error;
+    output.destroy(runtime.wrap(error, name));
+  });
+  source.on('close', release);
+  // The reader stopped early (break, destroy, a failed pipeline): close the cursor, which then releases.
+  output.on('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
+  source.pipe(output);
+
+  pool.connect().then(
+    (connected) => {
+      if (output.destroyed || source.destroyed) {
+        connected.release();
+        return;
+      }
+      client = connected;
+      client.on('error', onClientError);
+      client.query(source);
+    },
+    (error: unknown) => {
+      output.destroy(runtime.wrap(error, name));
+    },
+  );
+  return output as unknown as RowStream<T>;
 }
 
 async function topLevelTransaction<M extends ModuleFactories, R>(

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * What context modules are written against. A module is a plain factory
  * (executor) => ({ ...functions }); the client calls it once with its pool
@@ -14,6 +16,19 @@ export interface TransactionOptions {
   readOnly?: boolean;
 }
 
+export interface StreamOptions {
+  /** Rows fetched from the server per round trip; about two batches are buffered at most (cursor and stream). Default 1000. */
+  batchSize?: number;
+}
+
+/**
+ * Rows of a statement as an object-mode Readable: `for await (const row of
+ * stream)` or `pipeline(stream, ...)`. Errors are typed like query()'s.
+ */
+export interface RowStream<T> extends Readable {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T>;
+}
+
 export interface Executor {
   /**
    * Runs the registered statement `name` (sql/queries/<context>/<name>.sql)
@@ -21,6 +36,15 @@ export interface Executor {
    * errors.ts). int8 and numeric come back as strings, timestamptz as Date.
    */
   query<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Streams the rows of the registered statement `name` through a cursor, in
+   * constant memory (about batchSize rows at a time), on a pooled connection
+   * of its own: released when the stream ends, fails, or is destroyed (a
+   * `break` out of `for await` destroys it). Parsing and errors as query().
+   * Not inside a transaction (its connection is busy while the stream is
+   * open, so the transaction could not go on): refused there with a TypeError.
+   */
+  stream<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[], options?: StreamOptions): RowStream<T>;
   /**
    * Runs fn in a transaction: BEGIN, COMMIT when fn resolves, ROLLBACK when it
    * throws (the typed error is rethrown). Inside a transaction it opens a
@@ -36,8 +60,9 @@ export type BoundModules<M extends ModuleFactories> = { readonly [K in keyof M]:
 /** An executor with every context module bound to it: agentry.work, tx.work, ... */
 export type AgentrySession<M extends ModuleFactories> = BoundModules<M> & {
   query<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[]): Promise<T[]>;
+  stream<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[], options?: StreamOptions): RowStream<T>;
   transaction<R>(fn: (tx: AgentrySession<M>) => Promise<R>, options?: TransactionOptions): Promise<R>;
 };
 
 /** Names a context module cannot take: they are the session's own members. */
-export const RESERVED_MODULE_NAMES: ReadonlySet<string> = new Set(['query', 'transaction', 'close', 'then']);
+export const RESERVED_MODULE_NAMES: ReadonlySet<string> = new Set(['query', 'stream', 'transaction', 'close', 'then']);

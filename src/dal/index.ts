@@ -15,6 +15,8 @@ export {
   type IsolationLevel,
   type ModuleFactories,
   type ModuleFactory,
+  type RowStream,
+  type StreamOptions,
   type TransactionOptions,
 } from './executor.js';
 export { contextModules, type ContextModules } from './modules.js';
