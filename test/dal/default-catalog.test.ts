@@ -24,18 +24,23 @@ it('the generated catalog knows chk_tasks_priority_range', () => {
 });
 
 it('a CHECK violation says the rule in words and names the constraint, with no options', async () => {
-  // The error reaches the client as a transaction callback's failure: the
-  // client types it with its catalog before rethrowing it.
+  // The named statement directly: work.createTask would refuse the priority before any SQL.
+  const error = await agentry.query('work.create_tasks', [JSON.stringify([{ title: 'default catalog', priority: 11 }])]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConstraintViolation);
+  const violation = error as ConstraintViolation;
+  expect(violation).toMatchObject({ kind: 'check', code: '23514', constraint: 'chk_tasks_priority_range', table: 'tasks', query: 'work.create_tasks' });
+  expect(violation.rule).toBe('tasks.priority must be between 1 and 10');
+  expect(violation.message).toBe('tasks.priority must be between 1 and 10 (chk_tasks_priority_range)');
+});
+
+it('an error thrown inside a transaction callback is worded with the same catalog', async () => {
   const error = await agentry
     .transaction(async () => {
-      await db.pool.query(`INSERT INTO agentry.tasks (title, priority) VALUES ('default catalog', 11)`);
+      await db.pool.query(`INSERT INTO agentry.tasks (title, priority) VALUES ('default catalog', 0)`);
     })
     .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ConstraintViolation);
-  const violation = error as ConstraintViolation;
-  expect(violation).toMatchObject({ kind: 'check', code: '23514', constraint: 'chk_tasks_priority_range', table: 'tasks' });
-  expect(violation.rule).toBe('tasks.priority must be between 1 and 10');
-  expect(violation.message).toBe('tasks.priority must be between 1 and 10 (chk_tasks_priority_range)');
+  expect((error as Error).message).toBe('tasks.priority must be between 1 and 10 (chk_tasks_priority_range)');
 });
 
 it('constraints: {} opts out: the name and table only', async () => {
