@@ -30,6 +30,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agentry?.close();
+  // close() resolves before the pool's connections have closed; the database is
+  // dropped right after this hook, which would terminate them mid-close.
+  for (let i = 0; i < 100; i += 1) {
+    const { rows } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'agentry'`,
+    );
+    if (rows[0]!.n === '0') break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 });
 
 const tag = () => randomUUID().slice(0, 8);
