@@ -8,12 +8,14 @@ import { ConstraintViolation, NotFound, ValidationError } from '../../src/dal/er
 import { useTestDatabase } from '../helpers/db.js';
 
 const db = useTestDatabase();
+// The DAL runs as the application role: every statement is checked against its grants too. Fixtures use db.pool (superuser).
+const AS_APP = '-c role=agentry_app';
 let agentry: AgentryClient;
 
 const MISSING_WORKER = '00000000-0000-4000-8000-000000000000' as WorkersId;
 
 beforeAll(() => {
-  agentry = createAgentry({ connectionString: db.url, max: 4 });
+  agentry = createAgentry({ connectionString: db.url, options: AS_APP, max: 4 });
 });
 
 afterAll(async () => {

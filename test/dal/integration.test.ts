@@ -17,6 +17,8 @@ import {
 import { useTestDatabase } from '../helpers/db.js';
 
 const db = useTestDatabase();
+// The DAL runs as the application role: every statement is checked against its grants too. Fixtures use db.pool (superuser).
+const AS_APP = '-c role=agentry_app';
 const key = randomBytes(32).toString('base64');
 const modules = { integration: createIntegrationModule({ secretKey: key, backoff: { baseSeconds: 10, maxSeconds: 15 } }) };
 let agentry: AgentryClient<typeof modules>;
@@ -25,7 +27,7 @@ const MISSING = '00000000-0000-4000-8000-000000000000' as WebhooksId;
 const SECRET = 'whsec_0123456789abcdef0123';
 
 beforeAll(() => {
-  agentry = createAgentry({ connectionString: db.url, max: 6 }, { modules });
+  agentry = createAgentry({ connectionString: db.url, options: AS_APP, max: 6 }, { modules });
 });
 
 afterAll(async () => {
@@ -80,7 +82,7 @@ describe('registerWebhook and the signing secret', () => {
 
   it('without a key refuses to register (nothing stored) with a clear SecretKeyError; reads AGENTRY_SECRET_KEY when set', async () => {
     const saved = process.env[SECRET_KEY_ENV];
-    const plain = createAgentry({ pool: db.pool });
+    const plain = createAgentry({ connectionString: db.url, options: AS_APP, max: 2 });
     const url = `https://hooks.example.com/${context()}`;
     try {
       delete process.env[SECRET_KEY_ENV];
@@ -244,7 +246,7 @@ describe('the outbox: claim, lease, report', () => {
   it('with another key fails clearly and claims nothing', async () => {
     const { ids } = await enqueue(2);
     const otherKey = randomBytes(32).toString('base64');
-    const other = createAgentry({ pool: db.pool }, { modules: { integration: createIntegrationModule({ secretKey: otherKey }) } });
+    const other = createAgentry({ connectionString: db.url, options: AS_APP, max: 2 }, { modules: { integration: createIntegrationModule({ secretKey: otherKey }) } });
     try {
       const error = await rejection(other.integration.claimDueDeliveries(10, 60));
       expect(error).toBeInstanceOf(SecretKeyError);

@@ -8,6 +8,8 @@ import { ConflictError, ConstraintViolation, NotFound, ValidationError } from '.
 import { useTestDatabase } from '../helpers/db.js';
 
 const db = useTestDatabase();
+// The DAL runs as the application role: every statement is checked against its grants too. Fixtures use db.pool (superuser).
+const AS_APP = '-c role=agentry_app';
 let agentry: AgentryClient;
 let author: UsersId;
 let reader: UsersId;
@@ -24,7 +26,7 @@ async function user(name: string): Promise<UsersId> {
 }
 
 beforeAll(async () => {
-  agentry = createAgentry({ connectionString: db.url, max: 4 });
+  agentry = createAgentry({ connectionString: db.url, options: AS_APP, max: 4 });
   author = await user('author');
   reader = await user('reader');
   agentId = (await agentry.fleet.registerAgent({ id: 'scribe-001', name: 'Scribe' })).id;

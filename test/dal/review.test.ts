@@ -13,13 +13,15 @@ import {
 import { useTestDatabase } from '../helpers/db.js';
 
 const db = useTestDatabase();
+// The DAL runs as the application role: every statement is checked against its grants too. Fixtures use db.pool (superuser).
+const AS_APP = '-c role=agentry_app';
 let agentry: AgentryClient;
 let reviewer: UsersId;
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {
-  agentry = createAgentry({ connectionString: db.url, max: 4 });
+  agentry = createAgentry({ connectionString: db.url, options: AS_APP, max: 4 });
   const { rows } = await db.pool.query<{ id: UsersId }>(
     `INSERT INTO agentry.users (username, email, password_hash)
      VALUES ('reviewer', 'reviewer@example.com', '$2b$12$' || repeat('a', 53)) RETURNING id`,
