@@ -114,6 +114,12 @@ function parseRows<T>(schema: SafeParser<T>, rows: readonly unknown[], what: str
   }
 }
 
+/** The number of rows of a batch, once it is known to be an array. */
+function batchLength(rows: unknown, what: string): number {
+  if (!Array.isArray(rows)) throw new ValidationError(`invalid ${what}: expected an array of rows`, [{ path: [], message: 'expected an array' }]);
+  return rows.length;
+}
+
 /** Runs the chunked INSERT `name` over column arrays in one transaction (a savepoint inside one). */
 async function insertChunks(db: Executor, name: string, columns: readonly unknown[][], rowCount: number, chunkSize: number): Promise<IngestResult> {
   if (rowCount === 0) return { inserted: 0, statements: 0 };
@@ -144,7 +150,7 @@ export const telemetryModule = (db: Executor) => ({
    */
   async ingestAgentMetrics(rows: readonly AgentMetricsInitializer[], options: IngestOptions = {}): Promise<IngestResult> {
     const chunkSize = parseInput(chunkSizeSchema, options.chunkSize ?? DEFAULT_INGEST_CHUNK_SIZE, 'chunkSize');
-    const n = rows.length;
+    const n = batchLength(rows, 'agent metrics');
     const agentIds = new Array<string>(n);
     const types = new Array<string>(n);
     const values = new Array<number>(n);
@@ -168,7 +174,7 @@ export const telemetryModule = (db: Executor) => ({
    */
   async ingestActivityLogs(rows: readonly ActivityLogsInitializer[], options: IngestOptions = {}): Promise<IngestResult> {
     const chunkSize = parseInput(chunkSizeSchema, options.chunkSize ?? DEFAULT_INGEST_CHUNK_SIZE, 'chunkSize');
-    const n = rows.length;
+    const n = batchLength(rows, 'activity logs');
     const taskIds = new Array<string | null>(n);
     const workerIds = new Array<string | null>(n);
     const levels = new Array<string>(n);

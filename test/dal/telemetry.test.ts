@@ -135,6 +135,8 @@ describe('ingestAgentMetrics', () => {
       const notANumber = [{ agent_id: agentId, metric_type: 'latency' as const, metric_value: Number.NaN }];
       await expect(nowhere.telemetry.ingestAgentMetrics(notANumber)).rejects.toBeInstanceOf(ValidationError);
       await expect(nowhere.telemetry.ingestAgentMetrics([], { chunkSize: 0 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(nowhere.telemetry.ingestAgentMetrics({ length: 1 } as never)).rejects.toBeInstanceOf(ValidationError);
+      await expect(nowhere.telemetry.ingestActivityLogs(undefined as never)).rejects.toBeInstanceOf(ValidationError);
       // An empty batch needs no statement at all.
       expect(await nowhere.telemetry.ingestAgentMetrics([])).toEqual({ inserted: 0, statements: 0 });
     } finally {
