@@ -11,7 +11,7 @@ export interface PlanOptions {
   analyze?: boolean;
   /** Only these queries (names such as work.claim_ready_tasks, or a context such as work). */
   only?: string[];
-  /** Run ANALYZE on the agentry tables first, so that the planner sees current statistics. */
+  /** Run VACUUM (ANALYZE) first, so that the planner sees current statistics and index state. */
   refreshStatistics?: boolean;
   /** Folder of the query files (default: the package's sql/queries). */
   queriesDir?: string;
@@ -55,7 +55,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
   const analyze = options.analyze ?? false;
   try {
     return await withClient(options.databaseUrl, async (client) => {
-      if (options.refreshStatistics) await client.query('ANALYZE');
+      // VACUUM too, not only ANALYZE: after bulk inserts a GIN index's pending
+      // list and unset visibility map make the planner prefer sequential scans.
+      if (options.refreshStatistics) await client.query('VACUUM (ANALYZE)');
       const { rows: unanalysed } = await client.query<{ name: string }>(
         `SELECT relname AS name FROM pg_catalog.pg_stat_user_tables
           WHERE schemaname = 'agentry' AND last_analyze IS NULL AND last_autoanalyze IS NULL

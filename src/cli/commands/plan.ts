@@ -20,7 +20,7 @@ export function planCommand(io: Io): Command {
     .description('EXPLAIN every statement in sql/queries on the database and check what each header says its plan must show; exit 1 on any violation')
     .option('--analyze', 'EXPLAIN ANALYZE: run each statement in a rolled-back transaction and report its time')
     .option('--only <queries...>', 'only these queries (work.claim_ready_tasks) or contexts (work)')
-    .option('--refresh-statistics', 'run ANALYZE first so that the planner sees current statistics')
+    .option('--refresh-statistics', 'run VACUUM (ANALYZE) first so that the planner sees current statistics and index state')
     .option('--list', 'print the queries and their assertions, and exit')
     .addHelpText(
       'after',
