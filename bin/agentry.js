@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 // Entry point for the `agentry` command. The CLI itself is compiled to dist/
 // by `npm ci` / `npm install` (the "prepare" script) or `npm run build`.
+// A reader that goes away early (`agentry --help | head`) is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 let cli;
 try {
   cli = await import('../dist/src/cli/main.js');

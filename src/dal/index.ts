@@ -63,3 +63,61 @@ export {
   type WrapErrorOptions,
   type ZodLikeError,
 } from './errors.js';
+
+// Context modules: their input shapes, options and helpers (the functions
+// themselves are reached as agentry.<context>.<function>).
+export {
+  DEFAULT_RETRY_BACKOFF,
+  type ClaimOptions,
+  type FailOptions,
+  type NewTask,
+  type NewWorkflow,
+  type RetryBackoff,
+  type SubtaskTreeNode,
+  type TaskFailure,
+  type TaskPatch,
+  type TaskUsage,
+  type WorkflowProgress,
+  type WorkModule,
+} from './work.js';
+export type { FindAgentsOptions, ListAgentsFilter, RegisterAgentInput, RegisterWorkerInput, WorkerGauges } from './fleet.js';
+export type { AddCorrectionInput, CheckpointDecision, CorrectionResult, OpenedCheckpoint, RecordEvaluationInput } from './review.js';
+export {
+  DEFAULT_INGEST_CHUNK_SIZE,
+  EXPORT_BATCH_SIZE,
+  type ActivityLogExport,
+  type AgentInteractionInput,
+  type IngestOptions,
+  type IngestResult,
+  type LearningExperienceFilter,
+  type MetricsExport,
+} from './telemetry.js';
+export type { ContextVectorInput, CreateEntryInput, EndAgentSessionOptions, EntryChanges, SearchByTagsOptions, StartAgentSessionOptions } from './knowledge.js';
+export {
+  API_KEY_PREFIX,
+  type ApiKeyInfo,
+  type AuditEvent,
+  type CreatedApiKey,
+  type CreatedSession,
+  type NewApiKey,
+  type NewSessionOptions,
+  type RateLimitDecision,
+  type UserInfo,
+  type UserSessionInfo,
+  type VerifiedApiKey,
+  type VerifiedSession,
+} from './access.js';
+export {
+  SECRET_KEY_ENV,
+  SecretKeyError,
+  WEBHOOK_HEADERS,
+  createIntegrationModule,
+  signPayload,
+  verifySignature,
+  type ClaimedDelivery,
+  type DeliveryRequest,
+  type IntegrationOptions,
+  type MarkOptions,
+  type RegisterWebhookInput,
+  type Webhook,
+} from './integration.js';
