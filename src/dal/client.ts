@@ -415,6 +415,14 @@ export function createAgentry<M extends ModuleFactories = EmptyModules>(
     }
   };
   pool.on('error', onPoolError);
+  // pool.end() resolves before each socket has closed, and the pool stops
+  // listening to a client it has let go: a server that terminates that
+  // connection meanwhile (a dropped database, a restart) would then raise an
+  // unhandled 'error' and crash the process. Every client keeps a listener.
+  const onConnect = (client: pg.PoolClient) => {
+    client.on('error', () => undefined);
+  };
+  pool.on('connect', onConnect);
 
   const session = bindSession<ContextModules & M>(runtime, pool, undefined);
   const close = async () => {
@@ -423,6 +431,7 @@ export function createAgentry<M extends ModuleFactories = EmptyModules>(
     if (ownsPool) await pool.end();
     // Keep listening on our own pool until it has ended: a client's late error must still not crash.
     pool.removeListener('error', onPoolError);
+    pool.removeListener('connect', onConnect);
   };
   return Object.assign(session, { close });
 }
