@@ -13,6 +13,7 @@ import { docsCommand } from './commands/docs.js';
 import { migrateCommand } from './commands/migrate.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { planCommand } from './commands/plan.js';
+import { seedCommand } from './commands/seed.js';
 import { typesCommand } from './commands/types.js';
 import { verifyCommand } from './commands/verify.js';
 import { processIo, type Io } from './io.js';
@@ -55,7 +56,7 @@ Examples:
   agentry types --check                         exit 1 when generated/ is stale`,
     );
 
-  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), planCommand(io), docsCommand(io), typesCommand(io)]) {
+  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), planCommand(io), seedCommand(io), docsCommand(io), typesCommand(io)]) {
     program.addCommand(sub);
   }
   // Subcommands inherit output routing and exit handling (commander copies
