@@ -10,6 +10,7 @@ import { errorMessage, exitCodeFor } from '../errors.js';
 import { packageRoot } from '../migrate/config.js';
 import { demoCommand } from './commands/demo.js';
 import { docsCommand } from './commands/docs.js';
+import { formatCommand } from './commands/format.js';
 import { migrateCommand } from './commands/migrate.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { planCommand } from './commands/plan.js';
@@ -56,7 +57,7 @@ Examples:
   agentry types --check                         exit 1 when generated/ is stale`,
     );
 
-  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), planCommand(io), seedCommand(io), docsCommand(io), typesCommand(io)]) {
+  for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), planCommand(io), seedCommand(io), docsCommand(io), typesCommand(io), formatCommand(io)]) {
     program.addCommand(sub);
   }
   // Subcommands inherit output routing and exit handling (commander copies
