@@ -59,17 +59,17 @@ export async function listMigrationFiles(dir: string): Promise<MigrationFile[]> 
  * timeouts that squawk's require-lock-timeout / require-statement-timeout ask
  * for (SET LOCAL: they end with the migration's transaction). Adjust them to
  * the migration: a long data migration needs a longer statement_timeout.
+ * It is in the house style (`agentry format --check` passes on it; the
+ * format tests hold it so): at most one blank line, one newline at the end.
  */
 export const MIGRATION_TEMPLATE = [
   '-- Up Migration',
   "SET LOCAL lock_timeout = '5s';",
   "SET LOCAL statement_timeout = '1min';",
   '',
-  '',
   '-- Down Migration',
   "SET LOCAL lock_timeout = '5s';",
   "SET LOCAL statement_timeout = '1min';",
-  '',
   '',
 ].join('\n');
 

@@ -115,7 +115,7 @@ describe('agentry migrate up / down / redo / status / create (in process)', () =
     expect(file.name).toMatch(/^\d{13}_add_labels$/);
     const content = await readFile(file.path, 'utf8');
     expect(content).toBe(MIGRATION_TEMPLATE);
-    expect(content).toMatch(/^-- Up Migration\nSET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '1min';\n\n\n-- Down Migration\n/);
+    expect(content).toMatch(/^-- Up Migration\nSET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '1min';\n\n-- Down Migration\n/);
     expect((await runCli(['--migrations-dir', dir, 'migrate', 'lint'])).code).toBe(0);
     const bad = await runCli(['--migrations-dir', dir, 'migrate', 'create', 'no spaces']);
     expect(bad.code).toBe(2);
