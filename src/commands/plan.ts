@@ -2,6 +2,7 @@ import { loadQueries, type QueryDefinition } from '../dal/sql.js';
 import { withClient } from '../db/admin.js';
 import { redactUrl } from '../db/url.js';
 import { AgentryError, errorMessage, isConnectionError } from '../errors.js';
+import { formatStatement } from '../format/format.js';
 import { checkQueryPlan, type QueryPlanResult } from '../plan/check.js';
 
 export interface PlanOptions {
@@ -13,6 +14,8 @@ export interface PlanOptions {
   only?: string[];
   /** Run VACUUM (ANALYZE) first, so that the planner sees current statistics and index state. */
   refreshStatistics?: boolean;
+  /** Also return the statements (house style, with their example parameters) of the failing queries or of all. */
+  showSql?: 'failing' | 'all';
   /** Folder of the query files (default: the package's sql/queries). */
   queriesDir?: string;
   onProgress?: (done: number, total: number, query: string) => void;
@@ -27,6 +30,32 @@ export interface PlanResult {
   /** Tables the planner has never seen statistics for: their plans are guesses. */
   tablesWithoutStatistics: string[];
   results: QueryPlanResult[];
+  /** With showSql: the statements asked for, in the order of results. */
+  statements?: PlannedStatement[];
+}
+
+/** A query's statement as the plan checker runs it, for reading: house style, example parameters. */
+export interface PlannedStatement {
+  query: string;
+  file: string;
+  /** $1..$n with the example each is EXPLAINed with. */
+  params: { position: number; name: string; type: string; example: string }[];
+  /** The statement in the house style (src/format/, as `agentry format` writes it). */
+  sql: string;
+}
+
+export function plannedStatement(query: QueryDefinition): PlannedStatement {
+  return {
+    query: query.name,
+    file: query.file,
+    params: query.params.map((p) => ({ position: p.position, name: p.name, type: p.type, example: p.example })),
+    sql: formatStatement(query.text).text,
+  };
+}
+
+/** The statements of the named queries (or contexts), or of every query: what `plan --list --show-sql` prints. */
+export function plannedStatements(options: { only?: string[]; queriesDir?: string } = {}): PlannedStatement[] {
+  return selected([...loadQueries(options.queriesDir)], options.only).map(plannedStatement);
 }
 
 function selected(all: QueryDefinition[], only: string[] | undefined): QueryDefinition[] {
@@ -88,6 +117,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
       }
       options.onProgress?.(queries.length, queries.length, '');
       const failed = results.filter((r) => !r.ok).length;
+      const shown = options.showSql === undefined ? undefined : results.filter((r) => options.showSql === 'all' || !r.ok).map((r) => r.query);
       return {
         database: redactUrl(options.databaseUrl),
         analyze,
@@ -96,6 +126,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
         failed,
         tablesWithoutStatistics: unanalysed.map((r) => r.name),
         results,
+        ...(shown !== undefined && { statements: queries.filter((q) => shown.includes(q.name)).map(plannedStatement) }),
       };
     });
   } catch (error) {

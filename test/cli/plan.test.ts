@@ -128,6 +128,20 @@ describe('runPlan', () => {
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 
+  it('with showSql, returns the statements of the failing (or all) queries in house style, with their example parameters', async () => {
+    query('show', 'fast', ['-- param: $1 id uuid = (SELECT id FROM agentry.tasks LIMIT 1)', '-- expect: index pk_tasks'], 'select *\n  from agentry.tasks where id=$1');
+    query('show', 'slow', ['-- expect: max-rows 1'], 'SELECT * FROM agentry.tasks');
+    const failing = await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['show'], showSql: 'failing' });
+    expect(failing.statements).toEqual([{ query: 'show.slow', file: join(dir, 'show', 'slow.sql'), params: [], sql: 'SELECT * FROM agentry.tasks' }]);
+    const all = await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['show'], showSql: 'all' });
+    expect(all.statements?.map((q) => [q.query, q.sql])).toEqual([
+      ['show.fast', 'select * from agentry.tasks where id = $1'],
+      ['show.slow', 'SELECT * FROM agentry.tasks'],
+    ]);
+    expect(all.statements?.[0]?.params).toEqual([{ position: 1, name: 'id', type: 'uuid', example: '(SELECT id FROM agentry.tasks LIMIT 1)' }]);
+    expect((await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['show'] })).statements).toBeUndefined();
+  });
+
   it('refuses an unknown query name as a usage error', async () => {
     await expect(runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['nope.nothing'] })).rejects.toMatchObject({ kind: 'usage' });
   });
@@ -139,6 +153,21 @@ describe('agentry plan (CLI)', () => {
     expect(code).toBe(0);
     const list = JSON.parse(stdout) as { name: string; expectations: string[] }[];
     expect(list.find((q) => q.name === 'work.get_task')?.expectations).toEqual(['index pk_tasks', 'no-seq-scan tasks']);
+  });
+
+  it('--list --show-sql prints statements in house style under their example parameters, without a database', async () => {
+    const { code, stdout } = await runCli(['plan', '--list', '--show-sql', '--only', 'work.get_task']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      '-- work.get_task (sql/queries/work/get_task.sql)\n-- $1 id uuid = (SELECT id FROM agentry.tasks LIMIT 1)\nSELECT * FROM agentry.tasks WHERE id = $1;\n',
+    );
+    expect((await runCli(['plan', '--show-sql', 'some'])).code).toBe(2);
+  });
+
+  it('--show-sql all prints the statement after the plan table', async () => {
+    const { code, stdout } = await runCli(['--database-url', db.adminUrl, '--database', db.name, 'plan', '--only', 'work.get_task', '--show-sql', 'all']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\nplan: 1 of 1 queries pass\n\n-- work\.get_task \(sql\/queries\/work\/get_task\.sql\)\n-- \$1 id uuid = .*\nSELECT \* FROM agentry\.tasks WHERE id = \$1;\n$/);
   });
 
   it('checks the shipped work.get_task on this database, exit 0, and --json gives one result per query', async () => {

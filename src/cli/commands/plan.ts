@@ -1,11 +1,12 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
-import { listPlannedQueries, runPlan, type PlanResult } from '../../commands/plan.js';
+import { listPlannedQueries, plannedStatements, runPlan, type PlannedStatement, type PlanResult } from '../../commands/plan.js';
 import { withServer } from '../../db/server.js';
 import { withDatabase } from '../../db/url.js';
 import { AgentryError } from '../../errors.js';
 import { globals, printJson, serverOptions } from '../context.js';
 import type { Io } from '../io.js';
+import { displayPath } from '../../migrate/lint.js';
 import { hintMissingDatabase } from '../options.js';
 
 interface PlanFlags {
@@ -13,6 +14,7 @@ interface PlanFlags {
   only?: string[];
   refreshStatistics?: boolean;
   list?: boolean;
+  showSql?: 'failing' | 'all';
 }
 
 export function planCommand(io: Io): Command {
@@ -22,6 +24,11 @@ export function planCommand(io: Io): Command {
     .option('--only <queries...>', 'only these queries (work.claim_ready_tasks) or contexts (work)')
     .option('--refresh-statistics', 'run VACUUM (ANALYZE) first so that the planner sees current statistics and index state')
     .option('--list', 'print the queries and their assertions, and exit')
+    .addOption(
+      new Option('--show-sql [which]', 'print the statements in house style with their example parameters: of the failing queries (default) or all; with --list, of every listed query')
+        .choices(['failing', 'all'])
+        .preset('failing'),
+    )
     .addHelpText(
       'after',
       `
@@ -39,6 +46,12 @@ Run it on a seeded database (agentry seed --demo), where plans are realistic.`,
       const opts = globals(command);
       if (flags.list) {
         const list = listPlannedQueries();
+        if (flags.showSql !== undefined) {
+          const statements = plannedStatements(flags.only !== undefined ? { only: flags.only } : {});
+          if (opts.json) printJson(io, statements);
+          else io.stdout(formatStatements(statements));
+          return;
+        }
         if (opts.json) printJson(io, list);
         else io.stdout(list.map((q) => `${q.name.padEnd(40)} ${q.expectations.join('; ')}\n`).join(''));
         return;
@@ -53,11 +66,12 @@ Run it on a seeded database (agentry seed --demo), where plans are realistic.`,
           analyze: flags.analyze ?? false,
           ...(flags.only !== undefined && { only: flags.only }),
           ...(flags.refreshStatistics !== undefined && { refreshStatistics: flags.refreshStatistics }),
+          ...(flags.showSql !== undefined && { showSql: flags.showSql }),
           ...(progress !== undefined && { onProgress: progress }),
         }),
       ).catch(hintMissingDatabase);
       if (opts.json) printJson(io, result);
-      else io.stdout(formatPlan(result));
+      else io.stdout(formatPlan(result) + (result.statements?.length ? `\n${formatStatements(result.statements)}` : ''));
       if (!result.ok) {
         throw new AgentryError(
           'check',
@@ -97,4 +111,18 @@ export function formatPlan(result: PlanResult): string {
   }
   lines.push('', `plan: ${result.passed} of ${result.results.length} queries pass${result.failed ? `, ${result.failed} fail` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Each statement under a comment naming it and its example parameters, as in its file's header. */
+export function formatStatements(statements: readonly PlannedStatement[]): string {
+  return statements
+    .map((s) =>
+      [
+        `-- ${s.query} (${displayPath(s.file)})`,
+        ...s.params.map((p) => `-- $${p.position} ${p.name} ${p.type} = ${p.example}`),
+        `${s.sql};`,
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
