@@ -145,8 +145,7 @@ BEGIN
   END LOOP;
 END
 $$;
-COMMENT ON FUNCTION agentry.create_monthly_partitions(regclass, date, date) IS
-  'Creates the missing monthly partitions covering [from_date, to_date), moving rows out of the default partition when needed. Returns the names created.';
+COMMENT ON FUNCTION agentry.create_monthly_partitions(regclass, date, date) IS 'Creates the missing monthly partitions covering [from_date, to_date), moving rows out of the default partition when needed. Returns the names created.';
 
 CREATE FUNCTION agentry.maintain_partitions(
   months_ahead integer DEFAULT 3,
@@ -214,8 +213,7 @@ BEGIN
   END LOOP;
 END
 $$;
-COMMENT ON FUNCTION agentry.maintain_partitions(integer, integer, boolean, timestamptz) IS
-  'For every range-partitioned table in agentry: creates monthly partitions from this month to months_ahead ahead and, when retention_months is given, detaches (and drops) partitions that ended before that many months ago.';
+COMMENT ON FUNCTION agentry.maintain_partitions(integer, integer, boolean, timestamptz) IS 'For every range-partitioned table in agentry: creates monthly partitions from this month to months_ahead ahead and, when retention_months is given, detaches (and drops) partitions that ended before that many months ago.';
 REVOKE EXECUTE ON FUNCTION agentry.create_monthly_partitions(regclass, date, date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION agentry.maintain_partitions(integer, integer, boolean, timestamptz) FROM PUBLIC;
 
@@ -229,7 +227,9 @@ CREATE TABLE agentry.agent_types (
 );
 COMMENT ON TABLE agentry.agent_types IS 'Reference data: the kinds of agent a task type is routed to.';
 
-INSERT INTO agentry.agent_types (name, description) VALUES
+INSERT INTO
+  agentry.agent_types (name, description)
+VALUES
   ('NLPAgent', 'Natural-language work: analysis, generation, translation'),
   ('CodeAgent', 'Code generation, analysis and optimisation'),
   ('DataAgent', 'Data processing, analysis and visualisation'),
@@ -267,7 +267,9 @@ CREATE INDEX idx_task_types_agent_type ON agentry.task_types (agent_type);
 COMMENT ON TABLE agentry.task_types IS 'Reference data: what a task is; routes to an agent type and says which input keys it needs.';
 COMMENT ON COLUMN agentry.task_types.required_input_keys IS 'Top-level keys tasks.input must contain; an element ''a|b'' is satisfied by either key.';
 
-INSERT INTO agentry.task_types (name, description, agent_type, avg_complexity, avg_duration_seconds, required_input_keys) VALUES
+INSERT INTO
+  agentry.task_types (name, description, agent_type, avg_complexity, avg_duration_seconds, required_input_keys)
+VALUES
   ('text_analysis', 'Analyze text for sentiment, entities, etc.', 'NLPAgent', 0.50, 5.0, '{text}'),
   ('text_generation', 'Generate text from prompts', 'NLPAgent', 0.60, 10.0, '{prompt}'),
   ('translation', 'Translate text between languages', 'NLPAgent', 0.55, 8.0, '{text,source_lang,target_lang}'),
@@ -290,11 +292,22 @@ INSERT INTO agentry.task_types (name, description, agent_type, avg_complexity, a
 
 -- The task status vocabulary is one domain so that tasks and the transition
 -- table cannot drift apart.
-CREATE DOMAIN agentry.task_status AS varchar(20)
-  CONSTRAINT chk_task_status_valid CHECK (VALUE IN (
-    'pending', 'initializing', 'queued', 'assigned', 'running', 'checkpoint',
-    'correcting', 'retrying', 'completed', 'failed', 'cancelled', 'timeout'
-  ));
+CREATE DOMAIN agentry.task_status AS varchar(20) CONSTRAINT chk_task_status_valid CHECK (
+  VALUE IN (
+    'pending',
+    'initializing',
+    'queued',
+    'assigned',
+    'running',
+    'checkpoint',
+    'correcting',
+    'retrying',
+    'completed',
+    'failed',
+    'cancelled',
+    'timeout'
+  )
+);
 COMMENT ON DOMAIN agentry.task_status IS 'The one task status vocabulary (schema.md).';
 
 CREATE TABLE agentry.task_status_transitions (
@@ -306,16 +319,38 @@ CREATE TABLE agentry.task_status_transitions (
 );
 COMMENT ON TABLE agentry.task_status_transitions IS 'The task state machine as data: a status change not listed here is refused by trg_tasks_status_transition.';
 
-INSERT INTO agentry.task_status_transitions (from_status, to_status) VALUES
-  ('pending', 'initializing'), ('pending', 'queued'), ('pending', 'cancelled'),
-  ('initializing', 'queued'), ('initializing', 'failed'), ('initializing', 'cancelled'),
-  ('queued', 'assigned'), ('queued', 'running'), ('queued', 'cancelled'),
-  ('assigned', 'running'), ('assigned', 'queued'), ('assigned', 'cancelled'), ('assigned', 'timeout'),
-  ('running', 'completed'), ('running', 'failed'), ('running', 'timeout'), ('running', 'cancelled'), ('running', 'checkpoint'),
-  ('checkpoint', 'running'), ('checkpoint', 'correcting'), ('checkpoint', 'failed'), ('checkpoint', 'cancelled'),
-  ('correcting', 'queued'), ('correcting', 'failed'), ('correcting', 'cancelled'),
-  ('failed', 'retrying'), ('failed', 'cancelled'),
-  ('retrying', 'queued'), ('retrying', 'cancelled');
+INSERT INTO
+  agentry.task_status_transitions (from_status, to_status)
+VALUES
+  ('pending', 'initializing'),
+  ('pending', 'queued'),
+  ('pending', 'cancelled'),
+  ('initializing', 'queued'),
+  ('initializing', 'failed'),
+  ('initializing', 'cancelled'),
+  ('queued', 'assigned'),
+  ('queued', 'running'),
+  ('queued', 'cancelled'),
+  ('assigned', 'running'),
+  ('assigned', 'queued'),
+  ('assigned', 'cancelled'),
+  ('assigned', 'timeout'),
+  ('running', 'completed'),
+  ('running', 'failed'),
+  ('running', 'timeout'),
+  ('running', 'cancelled'),
+  ('running', 'checkpoint'),
+  ('checkpoint', 'running'),
+  ('checkpoint', 'correcting'),
+  ('checkpoint', 'failed'),
+  ('checkpoint', 'cancelled'),
+  ('correcting', 'queued'),
+  ('correcting', 'failed'),
+  ('correcting', 'cancelled'),
+  ('failed', 'retrying'),
+  ('failed', 'cancelled'),
+  ('retrying', 'queued'),
+  ('retrying', 'cancelled');
 
 GRANT SELECT ON agentry.agent_types, agentry.task_types, agentry.task_status_transitions TO agentry_app, agentry_readonly;
 

@@ -117,11 +117,20 @@ CREATE TABLE agentry.audit_logs (
     REFERENCES agentry.api_keys (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
   CONSTRAINT fk_audit_logs_user_id FOREIGN KEY (user_id)
     REFERENCES agentry.users (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
-  CONSTRAINT chk_audit_logs_event_type CHECK (event_type IN (
-    'authentication', 'api_key_created', 'api_key_revoked', 'rate_limit_exceeded', 'task_created', 'agent_registered'
-  )),
+  CONSTRAINT chk_audit_logs_event_type CHECK (
+    event_type IN (
+      'authentication',
+      'api_key_created',
+      'api_key_revoked',
+      'rate_limit_exceeded',
+      'task_created',
+      'agent_registered'
+    )
+  ),
   CONSTRAINT chk_audit_logs_metadata_object CHECK (jsonb_typeof(metadata) = 'object')
-) PARTITION BY RANGE (created_at);
+)
+PARTITION BY
+  RANGE (created_at);
 CREATE TABLE agentry.audit_logs_default PARTITION OF agentry.audit_logs DEFAULT;
 CREATE INDEX idx_audit_logs_created_at ON agentry.audit_logs (created_at DESC);
 CREATE INDEX idx_audit_logs_client_event ON agentry.audit_logs (client_id, event_type);
@@ -151,11 +160,12 @@ CREATE TRIGGER trg_audit_logs_no_truncate
   BEFORE TRUNCATE ON agentry.audit_logs
   FOR EACH STATEMENT EXECUTE FUNCTION agentry.refuse_audit_log_change();
 
-SELECT agentry.create_monthly_partitions(
-  'agentry.audit_logs',
-  date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-  (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '4 months')::date
-);
+SELECT
+  agentry.create_monthly_partitions(
+    'agentry.audit_logs',
+    date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+    (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '4 months')::date
+  );
 
 -- Key and token checks run as the owner so that the app role never reads a hash.
 CREATE FUNCTION agentry.verify_api_key(presented_key_hash bytea)

@@ -20,7 +20,8 @@ CREATE TABLE agentry.workers (
   CONSTRAINT chk_workers_status CHECK (status IN ('online', 'offline', 'busy')),
   CONSTRAINT chk_workers_system_info_object CHECK (jsonb_typeof(system_info) = 'object'),
   CONSTRAINT chk_workers_tools_string_array CHECK (
-    jsonb_typeof(tools) = 'array' AND NOT jsonb_path_exists(tools, 'strict $[*] ? (@.type() != "string")')
+    jsonb_typeof(tools) = 'array'
+    AND NOT jsonb_path_exists(tools, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_workers_cpu_percent_range CHECK (cpu_percent >= 0 AND cpu_percent <= 100),
   CONSTRAINT chk_workers_memory_percent_range CHECK (memory_percent >= 0 AND memory_percent <= 100),
@@ -77,7 +78,8 @@ CREATE TABLE agentry.agents (
   CONSTRAINT chk_agents_id_format CHECK (id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'),
   CONSTRAINT chk_agents_status CHECK (status IN ('online', 'busy', 'offline', 'maintenance', 'retired')),
   CONSTRAINT chk_agents_capabilities_string_array CHECK (
-    jsonb_typeof(capabilities) = 'array' AND NOT jsonb_path_exists(capabilities, 'strict $[*] ? (@.type() != "string")')
+    jsonb_typeof(capabilities) = 'array'
+    AND NOT jsonb_path_exists(capabilities, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_agents_configuration_object CHECK (jsonb_typeof(configuration) = 'object'),
   CONSTRAINT chk_agents_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
@@ -91,7 +93,9 @@ CREATE TABLE agentry.agents (
   CONSTRAINT chk_agents_success_rate_range CHECK (success_rate >= 0 AND success_rate <= 1),
   CONSTRAINT chk_agents_average_latency_nonnegative CHECK (average_latency_ms >= 0),
   CONSTRAINT chk_agents_task_counters_nonnegative CHECK (
-    total_tasks_completed >= 0 AND total_tasks_failed >= 0 AND total_tokens_used >= 0
+    total_tasks_completed >= 0
+    AND total_tasks_failed >= 0
+    AND total_tokens_used >= 0
   ),
   CONSTRAINT chk_agents_retired_deactivated CHECK (status <> 'retired' OR deactivated_at IS NOT NULL)
 );

@@ -22,8 +22,10 @@ CREATE TABLE agentry.workflows (
   started_at timestamptz,
   completed_at timestamptz,
   duration_ms bigint GENERATED ALWAYS AS (
-    CASE WHEN started_at IS NOT NULL AND completed_at IS NOT NULL
-         THEN (extract(epoch FROM (completed_at - started_at)) * 1000)::bigint END
+    CASE
+      WHEN started_at IS NOT NULL
+      AND completed_at IS NOT NULL THEN (extract(epoch FROM (completed_at - started_at)) * 1000)::bigint
+    END
   ) STORED,
   metadata jsonb NOT NULL DEFAULT '{}',
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -33,7 +35,9 @@ CREATE TABLE agentry.workflows (
     REFERENCES agentry.users (id) ON UPDATE CASCADE ON DELETE SET NULL,
   CONSTRAINT chk_workflows_status CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
   CONSTRAINT chk_workflows_counters_consistent CHECK (
-    completed_tasks >= 0 AND failed_tasks >= 0 AND cancelled_tasks >= 0
+    completed_tasks >= 0
+    AND failed_tasks >= 0
+    AND cancelled_tasks >= 0
     AND completed_tasks + failed_tasks + cancelled_tasks <= total_tasks
   ),
   CONSTRAINT chk_workflows_cost_nonnegative CHECK (total_tokens_used >= 0 AND total_cost_usd >= 0),
@@ -161,12 +165,19 @@ CREATE TABLE agentry.task_chains (
   completed_at timestamptz,
   CONSTRAINT pk_task_chains PRIMARY KEY (id),
   CONSTRAINT chk_task_chains_steps_shape CHECK (
-    jsonb_typeof(steps) = 'array' AND jsonb_array_length(steps) > 0
-    AND NOT jsonb_path_exists(steps, '$[*] ? (@.type() != "object" || !(@.name.type() == "string") || !(@.task_type.type() == "string"))')
+    jsonb_typeof(steps) = 'array'
+    AND jsonb_array_length(steps) > 0
+    AND NOT jsonb_path_exists(
+      steps,
+      '$[*] ? (@.type() != "object" || !(@.name.type() == "string") || !(@.task_type.type() == "string"))'
+    )
   ),
   -- CASE: steps that are not an array are chk_task_chains_steps_shape's to refuse, not an error here.
   CONSTRAINT chk_task_chains_current_step_range CHECK (
-    current_step >= 0 AND current_step <= CASE WHEN jsonb_typeof(steps) = 'array' THEN jsonb_array_length(steps) END
+    current_step >= 0
+    AND current_step <= CASE
+      WHEN jsonb_typeof(steps) = 'array' THEN jsonb_array_length(steps)
+    END
   ),
   CONSTRAINT chk_task_chains_status CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
   CONSTRAINT chk_task_chains_step_results_object CHECK (jsonb_typeof(step_results) = 'object'),
@@ -200,7 +211,10 @@ CREATE TABLE agentry.task_templates (
   CONSTRAINT chk_task_templates_default_input_object CHECK (jsonb_typeof(default_input) = 'object'),
   CONSTRAINT chk_task_templates_default_priority_range CHECK (default_priority >= 1 AND default_priority <= 10),
   CONSTRAINT chk_task_templates_default_timeout_positive CHECK (default_timeout_seconds > 0),
-  CONSTRAINT chk_task_templates_default_max_retries_range CHECK (default_max_retries >= 0 AND default_max_retries <= 10),
+  CONSTRAINT chk_task_templates_default_max_retries_range CHECK (
+    default_max_retries >= 0
+    AND default_max_retries <= 10
+  ),
   CONSTRAINT chk_task_templates_times_used_nonnegative CHECK (times_used >= 0)
 );
 CREATE INDEX idx_task_templates_client_id ON agentry.task_templates (client_id);
@@ -236,7 +250,9 @@ CREATE TABLE agentry.scheduled_tasks (
   CONSTRAINT chk_scheduled_tasks_priority_range CHECK (priority >= 1 AND priority <= 10),
   CONSTRAINT chk_scheduled_tasks_timeout_positive CHECK (timeout_seconds > 0),
   CONSTRAINT chk_scheduled_tasks_run_counters_consistent CHECK (
-    successful_runs >= 0 AND failed_runs >= 0 AND successful_runs + failed_runs <= total_runs
+    successful_runs >= 0
+    AND failed_runs >= 0
+    AND successful_runs + failed_runs <= total_runs
   )
 );
 CREATE INDEX idx_scheduled_tasks_client_id ON agentry.scheduled_tasks (client_id);
@@ -302,15 +318,21 @@ CREATE TABLE agentry.tasks (
   started_at timestamptz,
   completed_at timestamptz,
   execution_time numeric(10, 2) GENERATED ALWAYS AS (
-    CASE WHEN started_at IS NOT NULL AND completed_at IS NOT NULL
-         THEN extract(epoch FROM (completed_at - started_at)) END
+    CASE
+      WHEN started_at IS NOT NULL
+      AND completed_at IS NOT NULL THEN extract(epoch FROM (completed_at - started_at))
+    END
   ) STORED,
   wait_time numeric(10, 2) GENERATED ALWAYS AS (
-    CASE WHEN started_at IS NOT NULL THEN extract(epoch FROM (started_at - created_at)) END
+    CASE
+      WHEN started_at IS NOT NULL THEN extract(epoch FROM (started_at - created_at))
+    END
   ) STORED,
   duration_ms bigint GENERATED ALWAYS AS (
-    CASE WHEN started_at IS NOT NULL AND completed_at IS NOT NULL
-         THEN (extract(epoch FROM (completed_at - started_at)) * 1000)::bigint END
+    CASE
+      WHEN started_at IS NOT NULL
+      AND completed_at IS NOT NULL THEN (extract(epoch FROM (completed_at - started_at)) * 1000)::bigint
+    END
   ) STORED,
   CONSTRAINT pk_tasks PRIMARY KEY (id),
   CONSTRAINT fk_tasks_type FOREIGN KEY (type)
@@ -344,7 +366,8 @@ CREATE TABLE agentry.tasks (
   CONSTRAINT chk_tasks_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
   CONSTRAINT chk_tasks_error_details_object CHECK (jsonb_typeof(error_details) = 'object'),
   CONSTRAINT chk_tasks_tool_preferences_string_array CHECK (
-    jsonb_typeof(tool_preferences) = 'array' AND NOT jsonb_path_exists(tool_preferences, 'strict $[*] ? (@.type() != "string")')
+    jsonb_typeof(tool_preferences) = 'array'
+    AND NOT jsonb_path_exists(tool_preferences, 'strict $[*] ? (@.type() != "string")')
   ),
   CONSTRAINT chk_tasks_retry_count_valid CHECK (retry_count >= 0 AND retry_count <= max_retries),
   CONSTRAINT chk_tasks_max_retries_range CHECK (max_retries >= 0 AND max_retries <= 10),
@@ -361,7 +384,8 @@ CREATE TABLE agentry.tasks (
   CONSTRAINT chk_tasks_hours_nonnegative CHECK (estimated_hours >= 0 AND actual_hours >= 0),
   CONSTRAINT chk_tasks_not_own_parent CHECK (parent_task_id <> id),
   CONSTRAINT chk_tasks_cancellation_fields CHECK (
-    status = 'cancelled' OR (cancelled_at IS NULL AND cancelled_by IS NULL AND cancellation_reason IS NULL)
+    status = 'cancelled'
+    OR (cancelled_at IS NULL AND cancelled_by IS NULL AND cancellation_reason IS NULL)
   ),
   -- Seed 000's rule, widened so that a task cancelled before it ever ran can
   -- be stamped: completed_at is measured from started_at, or from created_at.
@@ -382,9 +406,12 @@ COMMENT ON COLUMN agentry.tasks.tool_preferences IS 'Preferred tools, e.g. ["cla
 CREATE INDEX idx_tasks_status_priority ON agentry.tasks (status, priority DESC, created_at);
 CREATE INDEX idx_tasks_status_created ON agentry.tasks (status, created_at DESC);
 CREATE INDEX idx_tasks_active ON agentry.tasks (id)
-  WHERE status IN ('pending', 'initializing', 'queued', 'assigned', 'running', 'checkpoint', 'correcting', 'retrying');
+WHERE
+  status IN ('pending', 'initializing', 'queued', 'assigned', 'running', 'checkpoint', 'correcting', 'retrying');
 CREATE INDEX idx_tasks_failed ON agentry.tasks (created_at DESC)
-  WHERE status IN ('failed', 'timeout') AND retry_count >= max_retries;
+WHERE
+  status IN ('failed', 'timeout')
+  AND retry_count >= max_retries;
 CREATE INDEX idx_tasks_retry_due ON agentry.tasks (next_retry_at) WHERE status = 'retrying';
 CREATE INDEX idx_tasks_created_at ON agentry.tasks (created_at DESC);
 CREATE INDEX idx_tasks_type_input_model ON agentry.tasks (type, (input ->> 'model'));
@@ -406,8 +433,8 @@ CREATE INDEX idx_tasks_client_created ON agentry.tasks (client_id, created_at DE
 CREATE INDEX idx_tasks_mobile_sync ON agentry.tasks (sync_status) WHERE sync_status <> 'local';
 
 ALTER TABLE agentry.agents
-  ADD CONSTRAINT fk_agents_current_task_id FOREIGN KEY (current_task_id)
-    REFERENCES agentry.tasks (id) ON UPDATE CASCADE ON DELETE SET NULL;
+ADD CONSTRAINT fk_agents_current_task_id FOREIGN KEY (current_task_id)
+  REFERENCES agentry.tasks (id) ON UPDATE CASCADE ON DELETE SET NULL;
 CREATE INDEX idx_agents_current_task ON agentry.agents (current_task_id);
 
 -- Input rules are rows of task_types, not a CASE in code.
@@ -737,14 +764,17 @@ CREATE TRIGGER trg_task_dependencies_no_cycle
 
 -- "Ready" is derived, never stored (seed 002's is_blocked / blocked_by).
 CREATE VIEW agentry.task_readiness AS
-SELECT t.id AS task_id,
-       count(d.depends_on_id) FILTER (WHERE dep.status <> 'completed') AS unmet_dependencies,
-       coalesce(array_agg(d.depends_on_id) FILTER (WHERE dep.status <> 'completed'), '{}') AS blocked_by,
-       coalesce(bool_or(dep.status <> 'completed'), false) AS is_blocked
-  FROM agentry.tasks t
+SELECT
+  t.id AS task_id,
+  count(d.depends_on_id) FILTER (WHERE dep.status <> 'completed') AS unmet_dependencies,
+  coalesce(array_agg(d.depends_on_id) FILTER (WHERE dep.status <> 'completed'), '{}') AS blocked_by,
+  coalesce(bool_or(dep.status <> 'completed'), false) AS is_blocked
+FROM
+  agentry.tasks t
   LEFT JOIN agentry.task_dependencies d ON d.task_id = t.id
   LEFT JOIN agentry.tasks dep ON dep.id = d.depends_on_id
- GROUP BY t.id;
+GROUP BY
+  t.id;
 COMMENT ON VIEW agentry.task_readiness IS 'Per task: dependencies not yet completed. A task with is_blocked = false may start.';
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON agentry.workflows, agentry.projects, agentry.plans, agentry.task_chains,

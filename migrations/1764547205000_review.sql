@@ -22,8 +22,10 @@ CREATE TABLE agentry.checkpoints (
   CONSTRAINT chk_checkpoints_user_decision CHECK (user_decision IN ('approve', 'correct', 'reject')),
   CONSTRAINT chk_checkpoints_subtasks_completed_uuid_array CHECK (
     jsonb_typeof(subtasks_completed) = 'array'
-    AND NOT jsonb_path_exists(subtasks_completed,
-      '$[*] ? (@.type() != "string" || !(@ like_regex "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))')
+    AND NOT jsonb_path_exists(
+      subtasks_completed,
+      '$[*] ? (@.type() != "string" || !(@ like_regex "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))'
+    )
   ),
   CONSTRAINT chk_checkpoints_decision_consistent CHECK (
     (status = 'pending_review' AND user_decision IS NULL AND reviewed_at IS NULL)
@@ -94,6 +96,7 @@ CREATE INDEX idx_corrections_task ON agentry.corrections (task_id);
 COMMENT ON COLUMN agentry.corrections.task_id IS 'The (sub)task to rework (seed 001 corrections.subtask_id).';
 COMMENT ON COLUMN agentry.corrections.reference_files IS 'Reference files or links: strings or {path|url, note} objects.';
 
+-- agentry-format-ignore: overall_score's weighted mean is laid out by hand (sql-formatter puts each sum on one line).
 CREATE TABLE agentry.evaluations (
   id uuid NOT NULL DEFAULT gen_random_uuid(),
   task_id uuid NOT NULL,

@@ -17,9 +17,14 @@ CREATE TABLE agentry.agent_metrics (
   CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id)
     REFERENCES agentry.agents (id) ON UPDATE CASCADE ON DELETE CASCADE,
   CONSTRAINT chk_agent_metrics_metric_type CHECK (metric_type IN ('latency', 'tokens', 'cost', 'success_rate', 'error_rate')),
-  CONSTRAINT chk_agent_metrics_metric_value_finite CHECK (metric_value > '-Infinity'::float8 AND metric_value < 'Infinity'::float8),
+  CONSTRAINT chk_agent_metrics_metric_value_finite CHECK (
+    metric_value > '-Infinity'::float8
+    AND metric_value < 'Infinity'::float8
+  ),
   CONSTRAINT chk_agent_metrics_context_object CHECK (jsonb_typeof(context) = 'object')
-) PARTITION BY RANGE (recorded_at);
+)
+PARTITION BY
+  RANGE (recorded_at);
 CREATE TABLE agentry.agent_metrics_default PARTITION OF agentry.agent_metrics DEFAULT;
 -- Leads with agent_id: also the index on the foreign key.
 CREATE INDEX idx_agent_metrics_agent_type_time ON agentry.agent_metrics (agent_id, metric_type, recorded_at DESC);
@@ -41,7 +46,9 @@ CREATE TABLE agentry.activity_logs (
     REFERENCES agentry.workers (id) ON UPDATE CASCADE ON DELETE SET NULL,
   CONSTRAINT chk_activity_logs_level CHECK (level IN ('info', 'warning', 'error')),
   CONSTRAINT chk_activity_logs_metadata_object CHECK (jsonb_typeof(metadata) = 'object')
-) PARTITION BY RANGE (created_at);
+)
+PARTITION BY
+  RANGE (created_at);
 CREATE TABLE agentry.activity_logs_default PARTITION OF agentry.activity_logs DEFAULT;
 CREATE INDEX idx_activity_logs_task ON agentry.activity_logs (task_id);
 CREATE INDEX idx_activity_logs_worker ON agentry.activity_logs (worker_id);
@@ -49,11 +56,14 @@ CREATE INDEX idx_activity_logs_created_at ON agentry.activity_logs (created_at D
 COMMENT ON TABLE agentry.activity_logs IS 'System-wide activity log (seed 001), partitioned by month on created_at.';
 COMMENT ON COLUMN agentry.activity_logs.task_id IS 'The task or subtask logged about (seed 001 task_id / subtask_id).';
 
-SELECT agentry.create_monthly_partitions(
-  parent,
-  date_trunc('month', now() AT TIME ZONE 'UTC')::date,
-  (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '4 months')::date
-) FROM unnest(ARRAY['agentry.agent_metrics'::regclass, 'agentry.activity_logs'::regclass]) AS parent;
+SELECT
+  agentry.create_monthly_partitions(
+    parent,
+    date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+    (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '4 months')::date
+  )
+FROM
+  unnest(ARRAY['agentry.agent_metrics'::regclass, 'agentry.activity_logs'::regclass]) AS parent;
 
 CREATE TABLE agentry.agent_interactions (
   id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -93,7 +103,9 @@ CREATE TABLE agentry.trust_records (
     REFERENCES agentry.agents (id) ON UPDATE CASCADE ON DELETE CASCADE,
   CONSTRAINT fk_trust_records_task_id FOREIGN KEY (task_id)
     REFERENCES agentry.tasks (id) ON UPDATE CASCADE ON DELETE SET NULL,
-  CONSTRAINT chk_trust_records_event_type CHECK (event_type IN ('task_completed', 'task_failed', 'task_timeout', 'manual_adjustment')),
+  CONSTRAINT chk_trust_records_event_type CHECK (
+    event_type IN ('task_completed', 'task_failed', 'task_timeout', 'manual_adjustment')
+  ),
   CONSTRAINT chk_trust_records_delta_range CHECK (trust_delta >= -1 AND trust_delta <= 1),
   CONSTRAINT chk_trust_records_before_range CHECK (trust_score_before >= 0 AND trust_score_before <= 1),
   CONSTRAINT chk_trust_records_after_range CHECK (trust_score_after >= 0 AND trust_score_after <= 1),

@@ -44,7 +44,9 @@ CREATE TABLE agentry.knowledge_entries (
 );
 CREATE INDEX idx_knowledge_entries_type ON agentry.knowledge_entries (type);
 CREATE INDEX idx_knowledge_entries_tags_gin ON agentry.knowledge_entries USING gin (tags);
-CREATE INDEX idx_knowledge_entries_mobile_synced ON agentry.knowledge_entries (mobile_synced) WHERE mobile_synced = true;
+CREATE INDEX idx_knowledge_entries_mobile_synced ON agentry.knowledge_entries (mobile_synced)
+WHERE
+  mobile_synced = true;
 CREATE INDEX idx_knowledge_entries_created_by ON agentry.knowledge_entries (created_by);
 CREATE INDEX idx_knowledge_entries_created_agent ON agentry.knowledge_entries (created_agent_id);
 CREATE INDEX idx_knowledge_entries_task ON agentry.knowledge_entries (task_id);
@@ -98,7 +100,9 @@ CREATE TABLE agentry.agent_sessions (
 );
 CREATE INDEX idx_agent_sessions_agent ON agentry.agent_sessions (agent_id);
 CREATE INDEX idx_agent_sessions_agent_active ON agentry.agent_sessions (agent_id, status) WHERE status = 'active';
-CREATE INDEX idx_agent_sessions_mobile ON agentry.agent_sessions (mobile_session_id) WHERE mobile_session_id IS NOT NULL;
+CREATE INDEX idx_agent_sessions_mobile ON agentry.agent_sessions (mobile_session_id)
+WHERE
+  mobile_session_id IS NOT NULL;
 COMMENT ON TABLE agentry.agent_sessions IS 'An agent''s working session (seed 004 sessions); duration is derived from started_at and ended_at.';
 
 CREATE TABLE agentry.context_vectors (
@@ -112,7 +116,9 @@ CREATE TABLE agentry.context_vectors (
   CONSTRAINT fk_context_vectors_agent_session_id FOREIGN KEY (agent_session_id)
     REFERENCES agentry.agent_sessions (id) ON UPDATE CASCADE ON DELETE CASCADE,
   CONSTRAINT chk_context_vectors_vector_shape CHECK (
-    cardinality(vector_data) > 0 AND array_ndims(vector_data) = 1 AND array_position(vector_data, NULL) IS NULL
+    cardinality(vector_data) > 0
+    AND array_ndims(vector_data) = 1
+    AND array_position(vector_data, NULL) IS NULL
   ),
   CONSTRAINT chk_context_vectors_context_type CHECK (context_type IN ('semantic', 'collaborative', 'task')),
   CONSTRAINT chk_context_vectors_confidence_range CHECK (confidence_score >= 0 AND confidence_score <= 1)

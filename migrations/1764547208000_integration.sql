@@ -27,7 +27,8 @@ CREATE TABLE agentry.webhooks (
   CONSTRAINT chk_webhooks_owner CHECK (agent_id IS NOT NULL OR client_id IS NOT NULL),
   CONSTRAINT chk_webhooks_url_https CHECK (url ~ '^https://[^[:space:]/?#@]+(/[^[:space:]]*)?$'),
   CONSTRAINT chk_webhooks_events_format CHECK (
-    cardinality(events) > 0 AND array_position(events, NULL) IS NULL
+    cardinality(events) > 0
+    AND array_position(events, NULL) IS NULL
     AND array_to_string(events, ',') ~ '^[a-z_]+\.[a-z_*]+(,[a-z_]+\.[a-z_*]+)*$'
   ),
   CONSTRAINT chk_webhooks_secret_encrypted_length CHECK (octet_length(signing_secret_encrypted) >= 44),
@@ -68,7 +69,8 @@ CREATE TABLE agentry.webhook_deliveries (
 );
 -- The outbox claim: due deliveries in order.
 CREATE INDEX idx_webhook_deliveries_due ON agentry.webhook_deliveries (next_attempt_at)
-  WHERE status IN ('pending', 'failed', 'in_flight');
+WHERE
+  status IN ('pending', 'failed', 'in_flight');
 -- Leads with webhook_id: also the index on the foreign key.
 CREATE INDEX idx_webhook_deliveries_webhook_created ON agentry.webhook_deliveries (webhook_id, created_at DESC);
 COMMENT ON TABLE agentry.webhook_deliveries IS 'Outbox of webhook deliveries: claimed with FOR UPDATE SKIP LOCKED, retried with backoff until max_attempts, then abandoned.';

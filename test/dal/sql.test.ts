@@ -260,6 +260,7 @@ describe('the package registry (sql/queries)', () => {
     const query = queries.get('work.get_task');
     expect(query.file).toBe(join(repoRoot, 'sql', 'queries', 'work', 'get_task.sql'));
     expect(query.params.map((p) => [p.position, p.name, p.type])).toEqual([[1, 'id', 'uuid']]);
-    expect(query.text).toBe('SELECT * FROM agentry.tasks WHERE id = $1');
+    // Whitespace is the house style's (agentry format), not part of the statement.
+    expect(query.text.replace(/\s+/g, ' ')).toBe('SELECT * FROM agentry.tasks WHERE id = $1');
   });
 });

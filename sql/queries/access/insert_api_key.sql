@@ -14,8 +14,32 @@
 -- param: $10 expires_at timestamptz = now() + interval '90 days'
 -- expect: no-seq-scan api_keys
 -- expect: max-rows 1
-INSERT INTO agentry.api_keys (key_prefix, key_hash, client_id, name, description, scopes,
-                              rate_limit_per_minute, rate_limit_per_hour, created_by, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::integer, 60), coalesce($8::integer, 1000), $9, $10)
-RETURNING id, key_prefix, client_id, name, description, scopes, active, rate_limit_per_minute, rate_limit_per_hour,
-          created_by, created_at, expires_at, last_used_at
+INSERT INTO
+  agentry.api_keys (
+    key_prefix,
+    key_hash,
+    client_id,
+    name,
+    description,
+    scopes,
+    rate_limit_per_minute,
+    rate_limit_per_hour,
+    created_by,
+    expires_at
+  )
+VALUES
+  ($1, $2, $3, $4, $5, $6, coalesce($7::integer, 60), coalesce($8::integer, 1000), $9, $10)
+RETURNING
+  id,
+  key_prefix,
+  client_id,
+  name,
+  description,
+  scopes,
+  active,
+  rate_limit_per_minute,
+  rate_limit_per_hour,
+  created_by,
+  created_at,
+  expires_at,
+  last_used_at

@@ -15,8 +15,35 @@
 -- param: $12 metadata jsonb = '{"reason": "rotated"}'
 -- expect: no-seq-scan audit_logs
 -- expect: max-rows 1
-INSERT INTO agentry.audit_logs (event_type, client_id, api_key_id, user_id, action, resource_type, resource_id,
-                                ip_address, user_agent, success, error_message, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12::jsonb, '{}'))
-RETURNING id, event_type, client_id, api_key_id, user_id, action, resource_type, resource_id, ip_address, user_agent,
-          success, error_message, metadata, created_at
+INSERT INTO
+  agentry.audit_logs (
+    event_type,
+    client_id,
+    api_key_id,
+    user_id,
+    action,
+    resource_type,
+    resource_id,
+    ip_address,
+    user_agent,
+    success,
+    error_message,
+    metadata
+  )
+VALUES
+  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12::jsonb, '{}'))
+RETURNING
+  id,
+  event_type,
+  client_id,
+  api_key_id,
+  user_id,
+  action,
+  resource_type,
+  resource_id,
+  ip_address,
+  user_agent,
+  success,
+  error_message,
+  metadata,
+  created_at

@@ -6,6 +6,13 @@
 -- param: $3 password_hash varchar = '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'
 -- expect: no-seq-scan users
 -- expect: max-rows 1
-INSERT INTO agentry.users (username, email, password_hash)
-VALUES ($1, $2, $3)
-RETURNING id, username, email, created_at, last_login
+INSERT INTO
+  agentry.users (username, email, password_hash)
+VALUES
+  ($1, $2, $3)
+RETURNING
+  id,
+  username,
+  email,
+  created_at,
+  last_login

@@ -8,6 +8,16 @@
 -- param: $5 ttl_seconds float8 = 86400
 -- expect: no-seq-scan user_sessions
 -- expect: max-rows 1
-INSERT INTO agentry.user_sessions (user_id, token_hash, device_info, ip_address, expires_at)
-VALUES ($1, $2, coalesce($3::jsonb, '{}'), $4, now() + make_interval(secs => $5))
-RETURNING id, user_id, device_info, ip_address, status, started_at, last_activity_at, expires_at
+INSERT INTO
+  agentry.user_sessions (user_id, token_hash, device_info, ip_address, expires_at)
+VALUES
+  ($1, $2, coalesce($3::jsonb, '{}'), $4, now() + make_interval(secs => $5))
+RETURNING
+  id,
+  user_id,
+  device_info,
+  ip_address,
+  status,
+  started_at,
+  last_activity_at,
+  expires_at

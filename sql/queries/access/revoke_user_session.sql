@@ -4,7 +4,17 @@
 -- expect: index pk_user_sessions
 -- expect: no-seq-scan user_sessions
 UPDATE agentry.user_sessions
-   SET status = 'revoked'
- WHERE id = $1
-   AND status = 'active'
-RETURNING id, user_id, device_info, ip_address, status, started_at, last_activity_at, expires_at
+SET
+  status = 'revoked'
+WHERE
+  id = $1
+  AND status = 'active'
+RETURNING
+  id,
+  user_id,
+  device_info,
+  ip_address,
+  status,
+  started_at,
+  last_activity_at,
+  expires_at

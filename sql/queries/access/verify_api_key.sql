@@ -6,14 +6,32 @@
 -- param: $1 key_hash bytea = sha256('ains_Q2xhdWRlQ29kZXJldmlld2Vyc2VjcmV0dG9rZW4xMjM0NTY3'::bytea)
 -- expect: index pk_api_keys
 -- expect: no-seq-scan api_keys
-WITH verified AS (
-  SELECT v.api_key_id, v.client_id, v.key_prefix, v.scopes, v.rate_limit_per_minute, v.rate_limit_per_hour
-    FROM agentry.verify_api_key($1) AS v
-), touched AS (
-  UPDATE agentry.api_keys AS k
-     SET last_used_at = now()
-   WHERE k.id = (SELECT api_key_id FROM verified)
-     AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
-)
-SELECT api_key_id, client_id, key_prefix, scopes, rate_limit_per_minute, rate_limit_per_hour
-  FROM verified
+WITH
+  verified AS (
+    SELECT
+      v.api_key_id,
+      v.client_id,
+      v.key_prefix,
+      v.scopes,
+      v.rate_limit_per_minute,
+      v.rate_limit_per_hour
+    FROM
+      agentry.verify_api_key($1) AS v
+  ),
+  touched AS (
+    UPDATE agentry.api_keys AS k
+    SET
+      last_used_at = now()
+    WHERE
+      k.id = (SELECT api_key_id FROM verified)
+      AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+  )
+SELECT
+  api_key_id,
+  client_id,
+  key_prefix,
+  scopes,
+  rate_limit_per_minute,
+  rate_limit_per_hour
+FROM
+  verified

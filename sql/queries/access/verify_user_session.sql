@@ -5,14 +5,19 @@
 -- param: $1 token_hash bytea = sha256('Vb0dq0p1xJ7H2m9bq2cV8c0vJkRk3s5W6y7z8A9B0C1'::bytea)
 -- expect: index pk_user_sessions
 -- expect: no-seq-scan user_sessions
-WITH verified AS (
-  SELECT v.user_session_id, v.user_id, v.expires_at
-    FROM agentry.verify_session_token($1) AS v
-), touched AS (
-  UPDATE agentry.user_sessions AS s
-     SET last_activity_at = now()
-   WHERE s.id = (SELECT user_session_id FROM verified)
-     AND s.last_activity_at < now() - interval '1 minute'
-)
-SELECT user_session_id, user_id, expires_at
-  FROM verified
+WITH
+  verified AS (SELECT v.user_session_id, v.user_id, v.expires_at FROM agentry.verify_session_token($1) AS v),
+  touched AS (
+    UPDATE agentry.user_sessions AS s
+    SET
+      last_activity_at = now()
+    WHERE
+      s.id = (SELECT user_session_id FROM verified)
+      AND s.last_activity_at < now() - interval '1 minute'
+  )
+SELECT
+  user_session_id,
+  user_id,
+  expires_at
+FROM
+  verified

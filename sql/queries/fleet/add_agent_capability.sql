@@ -5,7 +5,12 @@
 -- expect: index pk_agents
 -- expect: no-seq-scan agents
 UPDATE agentry.agents
-   SET capabilities = CASE WHEN capabilities @> jsonb_build_array($2::text) THEN capabilities
-                           ELSE capabilities || jsonb_build_array($2::text) END
- WHERE id = $1
-RETURNING *
+SET
+  capabilities = CASE
+    WHEN capabilities @> jsonb_build_array($2::text) THEN capabilities
+    ELSE capabilities || jsonb_build_array($2::text)
+  END
+WHERE
+  id = $1
+RETURNING
+  *

@@ -7,10 +7,16 @@
 -- param: $2 statuses text[] = ARRAY['online']
 -- param: $3 max_count integer = 20
 -- expect: no-seq-scan agents
-SELECT a.*
-  FROM agentry.task_types t
+SELECT
+  a.*
+FROM
+  agentry.task_types t
   JOIN agentry.agents a ON a.type = t.agent_type
- WHERE t.name = $1
-   AND a.status = ANY ($2)
- ORDER BY a.trust_score DESC, a.id
- LIMIT $3
+WHERE
+  t.name = $1
+  AND a.status = ANY ($2)
+ORDER BY
+  a.trust_score DESC,
+  a.id
+LIMIT
+  $3

@@ -3,6 +3,4 @@
 -- param: $1 agent_id text = (SELECT id FROM agentry.agents LIMIT 1)
 -- expect: index pk_agents
 -- expect: no-seq-scan agents
-SELECT *
-  FROM agentry.agents
- WHERE id = $1
+SELECT * FROM agentry.agents WHERE id = $1

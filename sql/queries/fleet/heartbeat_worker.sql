@@ -8,10 +8,16 @@
 -- expect: index pk_workers
 -- expect: no-seq-scan workers
 UPDATE agentry.workers
-   SET cpu_percent = coalesce($2, cpu_percent),
-       memory_percent = coalesce($3, memory_percent),
-       disk_percent = coalesce($4, disk_percent),
-       last_heartbeat = now(),
-       status = CASE WHEN status = 'offline' THEN 'online' ELSE status END
- WHERE id = $1
-RETURNING *
+SET
+  cpu_percent = coalesce($2, cpu_percent),
+  memory_percent = coalesce($3, memory_percent),
+  disk_percent = coalesce($4, disk_percent),
+  last_heartbeat = now(),
+  status = CASE
+    WHEN status = 'offline' THEN 'online'
+    ELSE status
+  END
+WHERE
+  id = $1
+RETURNING
+  *

@@ -25,17 +25,60 @@
 -- param: $21 ip_address inet = '10.0.4.17'
 -- param: $22 host_name text = 'agents-1.internal'
 -- expect: no-seq-scan agents
-INSERT INTO agentry.agents (
-  id, name, type, role, model, status, worker_id, specialties, capabilities, configuration, metadata,
-  backstory, personality_emoji, public_key, endpoint, signature,
-  mobile_capable, device_affinity, location_enabled, battery_aware, ip_address, host_name, last_heartbeat
-)
-VALUES (
-  $1, $2, $3, $4, $5, coalesce($6::text, 'offline'), $7, coalesce($8::text[], '{}'), coalesce($9::jsonb, '[]'),
-  coalesce($10::jsonb, '{}'), coalesce($11::jsonb, '{}'),
-  $12, $13, $14, $15, $16,
-  coalesce($17::boolean, false), $18, coalesce($19::boolean, false), coalesce($20::boolean, false), $21, $22,
-  -- An agent registered online has just been heard from.
-  CASE WHEN $6 IN ('online', 'busy') THEN now() END
-)
-RETURNING *
+INSERT INTO
+  agentry.agents (
+    id,
+    name,
+    type,
+    role,
+    model,
+    status,
+    worker_id,
+    specialties,
+    capabilities,
+    configuration,
+    metadata,
+    backstory,
+    personality_emoji,
+    public_key,
+    endpoint,
+    signature,
+    mobile_capable,
+    device_affinity,
+    location_enabled,
+    battery_aware,
+    ip_address,
+    host_name,
+    last_heartbeat
+  )
+VALUES
+  (
+    $1,
+    $2,
+    $3,
+    $4,
+    $5,
+    coalesce($6::text, 'offline'),
+    $7,
+    coalesce($8::text[], '{}'),
+    coalesce($9::jsonb, '[]'),
+    coalesce($10::jsonb, '{}'),
+    coalesce($11::jsonb, '{}'),
+    $12,
+    $13,
+    $14,
+    $15,
+    $16,
+    coalesce($17::boolean, false),
+    $18,
+    coalesce($19::boolean, false),
+    coalesce($20::boolean, false),
+    $21,
+    $22,
+    -- An agent registered online has just been heard from.
+    CASE
+      WHEN $6 IN ('online', 'busy') THEN now()
+    END
+  )
+RETURNING
+  *

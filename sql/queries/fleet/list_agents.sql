@@ -7,9 +7,14 @@
 -- param: $3 max_count integer = 100
 -- expect: index idx_agents_capabilities_gin
 -- expect: no-seq-scan agents
-SELECT *
-  FROM agentry.agents
- WHERE ($1::text IS NULL OR status = $1)
-   AND ($2::jsonb IS NULL OR capabilities @> $2)
- ORDER BY name
- LIMIT $3
+SELECT
+  *
+FROM
+  agentry.agents
+WHERE
+  ($1::text IS NULL OR status = $1)
+  AND ($2::jsonb IS NULL OR capabilities @> $2)
+ORDER BY
+  name
+LIMIT
+  $3

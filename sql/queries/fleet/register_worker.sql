@@ -7,12 +7,16 @@
 -- param: $4 tools jsonb = '["claude_code", "ollama"]'
 -- param: $5 status text = 'online'
 -- expect: no-seq-scan workers
-INSERT INTO agentry.workers (machine_id, machine_name, system_info, tools, status, last_heartbeat)
-VALUES ($1, $2, $3, $4, $5, now())
+INSERT INTO
+  agentry.workers (machine_id, machine_name, system_info, tools, status, last_heartbeat)
+VALUES
+  ($1, $2, $3, $4, $5, now())
 ON CONFLICT ON CONSTRAINT uq_workers_machine_id DO UPDATE
-   SET machine_name = EXCLUDED.machine_name,
-       system_info = EXCLUDED.system_info,
-       tools = EXCLUDED.tools,
-       status = EXCLUDED.status,
-       last_heartbeat = EXCLUDED.last_heartbeat
-RETURNING *
+SET
+  machine_name = EXCLUDED.machine_name,
+  system_info = EXCLUDED.system_info,
+  tools = EXCLUDED.tools,
+  status = EXCLUDED.status,
+  last_heartbeat = EXCLUDED.last_heartbeat
+RETURNING
+  *

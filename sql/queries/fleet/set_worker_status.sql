@@ -4,7 +4,4 @@
 -- param: $2 status text = 'busy'
 -- expect: index pk_workers
 -- expect: no-seq-scan workers
-UPDATE agentry.workers
-   SET status = $2
- WHERE id = $1
-RETURNING *
+UPDATE agentry.workers SET status = $2 WHERE id = $1 RETURNING *

@@ -6,10 +6,18 @@
 -- expect: index pk_agents
 -- expect: no-seq-scan agents
 UPDATE agentry.agents
-   SET status = $2::text,
-       deactivated_at = CASE WHEN $2::text = 'retired' THEN coalesce(deactivated_at, now())
-                             WHEN status = 'retired' THEN NULL
-                             ELSE deactivated_at END,
-       last_heartbeat = CASE WHEN $2::text IN ('online', 'busy') THEN now() ELSE last_heartbeat END
- WHERE id = $1
-RETURNING *
+SET
+  status = $2::text,
+  deactivated_at = CASE
+    WHEN $2::text = 'retired' THEN coalesce(deactivated_at, now())
+    WHEN status = 'retired' THEN NULL
+    ELSE deactivated_at
+  END,
+  last_heartbeat = CASE
+    WHEN $2::text IN ('online', 'busy') THEN now()
+    ELSE last_heartbeat
+  END
+WHERE
+  id = $1
+RETURNING
+  *

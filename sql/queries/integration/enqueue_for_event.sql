@@ -5,10 +5,19 @@
 -- param: $2 payload jsonb = '{"task_id": "5b0c6f0e-3d1a-4b7e-9d55-2f7b1c9e8a10", "status": "completed"}'
 -- expect: index idx_webhooks_events_gin
 -- expect: no-seq-scan webhooks
-INSERT INTO agentry.webhook_deliveries (webhook_id, event_type, payload)
-SELECT w.id, $1::text, $2
-  FROM agentry.webhooks w
- WHERE w.events && ARRAY[$1::text, split_part($1::text, '.', 1) || '.*']
-   AND w.active
- ORDER BY w.created_at, w.id
-RETURNING *
+INSERT INTO
+  agentry.webhook_deliveries (webhook_id, event_type, payload)
+SELECT
+  w.id,
+  $1::text,
+  $2
+FROM
+  agentry.webhooks w
+WHERE
+  w.events && ARRAY[$1::text, split_part($1::text, '.', 1) || '.*']
+  AND w.active
+ORDER BY
+  w.created_at,
+  w.id
+RETURNING
+  *

@@ -10,7 +10,21 @@
 -- param: $7 active boolean = true
 -- param: $8 max_attempts integer = 8
 -- expect: no-seq-scan webhooks
-INSERT INTO agentry.webhooks (agent_id, client_id, url, events, signing_secret_encrypted, description, active, max_attempts)
-VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::boolean, true), coalesce($8::integer, 8))
-RETURNING id, agent_id, client_id, url, events, description, active, max_attempts, consecutive_failures,
-          last_success_at, last_failure_at, created_at, updated_at
+INSERT INTO
+  agentry.webhooks (agent_id, client_id, url, events, signing_secret_encrypted, description, active, max_attempts)
+VALUES
+  ($1, $2, $3, $4, $5, $6, coalesce($7::boolean, true), coalesce($8::integer, 8))
+RETURNING
+  id,
+  agent_id,
+  client_id,
+  url,
+  events,
+  description,
+  active,
+  max_attempts,
+  consecutive_failures,
+  last_success_at,
+  last_failure_at,
+  created_at,
+  updated_at

@@ -4,8 +4,4 @@
 -- param: $2 max_count integer = 50
 -- expect: index idx_webhook_deliveries_webhook_created
 -- expect: no-seq-scan webhook_deliveries
-SELECT *
-  FROM agentry.webhook_deliveries
- WHERE webhook_id = $1
- ORDER BY created_at DESC, id DESC
- LIMIT $2
+SELECT * FROM agentry.webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2

@@ -8,22 +8,32 @@
 -- expect: index pk_webhook_deliveries
 -- expect: index pk_webhooks
 -- expect: no-seq-scan webhook_deliveries
-WITH delivered AS (
-  UPDATE agentry.webhook_deliveries d
-     SET status = 'delivered',
-         delivered_at = now(),
-         response_status = $2,
-         last_error = NULL
-   WHERE d.id = $1
-     AND d.status = 'in_flight'
-     AND ($3::integer IS NULL OR d.attempt_count = $3)
-  RETURNING d.*
-),
-webhook AS (
-  UPDATE agentry.webhooks w
-     SET consecutive_failures = 0,
-         last_success_at = now()
-    FROM delivered
-   WHERE w.id = delivered.webhook_id
-)
-SELECT * FROM delivered
+WITH
+  delivered AS (
+    UPDATE agentry.webhook_deliveries d
+    SET
+      status = 'delivered',
+      delivered_at = now(),
+      response_status = $2,
+      last_error = NULL
+    WHERE
+      d.id = $1
+      AND d.status = 'in_flight'
+      AND ($3::integer IS NULL OR d.attempt_count = $3)
+    RETURNING
+      d.*
+  ),
+  webhook AS (
+    UPDATE agentry.webhooks w
+    SET
+      consecutive_failures = 0,
+      last_success_at = now()
+    FROM
+      delivered
+    WHERE
+      w.id = delivered.webhook_id
+  )
+SELECT
+  *
+FROM
+  delivered

@@ -12,25 +12,41 @@
 -- expect: index pk_webhook_deliveries
 -- expect: index pk_webhooks
 -- expect: no-seq-scan webhook_deliveries
-WITH failed AS (
-  UPDATE agentry.webhook_deliveries d
-     SET status = CASE WHEN d.attempt_count >= w.max_attempts THEN 'abandoned' ELSE 'failed' END,
-         next_attempt_at = CASE WHEN d.attempt_count >= w.max_attempts THEN d.next_attempt_at
-                                ELSE now() + make_interval(secs => least($5, $4 * 2 ^ (d.attempt_count - 1))) END,
-         last_error = $2,
-         response_status = $3
-    FROM agentry.webhooks w
-   WHERE d.id = $1
-     AND w.id = d.webhook_id
-     AND d.status = 'in_flight'
-     AND ($6::integer IS NULL OR d.attempt_count = $6)
-  RETURNING d.*
-),
-webhook AS (
-  UPDATE agentry.webhooks w
-     SET consecutive_failures = w.consecutive_failures + 1,
-         last_failure_at = now()
-    FROM failed
-   WHERE w.id = failed.webhook_id
-)
-SELECT * FROM failed
+WITH
+  failed AS (
+    UPDATE agentry.webhook_deliveries d
+    SET
+      status = CASE
+        WHEN d.attempt_count >= w.max_attempts THEN 'abandoned'
+        ELSE 'failed'
+      END,
+      next_attempt_at = CASE
+        WHEN d.attempt_count >= w.max_attempts THEN d.next_attempt_at
+        ELSE now() + make_interval(secs => least($5, $4 * 2 ^ (d.attempt_count - 1)))
+      END,
+      last_error = $2,
+      response_status = $3
+    FROM
+      agentry.webhooks w
+    WHERE
+      d.id = $1
+      AND w.id = d.webhook_id
+      AND d.status = 'in_flight'
+      AND ($6::integer IS NULL OR d.attempt_count = $6)
+    RETURNING
+      d.*
+  ),
+  webhook AS (
+    UPDATE agentry.webhooks w
+    SET
+      consecutive_failures = w.consecutive_failures + 1,
+      last_failure_at = now()
+    FROM
+      failed
+    WHERE
+      w.id = failed.webhook_id
+  )
+SELECT
+  *
+FROM
+  failed

@@ -8,11 +8,14 @@
 -- expect: index pk_agent_sessions
 -- expect: no-seq-scan agent_sessions
 UPDATE agentry.agent_sessions
-   SET status = $2,
-       ended_at = now(),
-       last_activity_at = now(),
-       task_count = coalesce($3, task_count),
-       success_rate = coalesce($4, success_rate)
- WHERE id = $1
-   AND ended_at IS NULL
-RETURNING *
+SET
+  status = $2,
+  ended_at = now(),
+  last_activity_at = now(),
+  task_count = coalesce($3, task_count),
+  success_rate = coalesce($4, success_rate)
+WHERE
+  id = $1
+  AND ended_at IS NULL
+RETURNING
+  *

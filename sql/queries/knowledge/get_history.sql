@@ -8,20 +8,42 @@
 -- expect: no-seq-scan knowledge_entries
 WITH RECURSIVE
   earlier (id, previous_version_id) AS (
-    SELECT k.id, k.previous_version_id FROM agentry.knowledge_entries k WHERE k.id = $1
+    SELECT
+      k.id,
+      k.previous_version_id
+    FROM
+      agentry.knowledge_entries k
+    WHERE
+      k.id = $1
     UNION
-    SELECT k.id, k.previous_version_id
-      FROM agentry.knowledge_entries k
+    SELECT
+      k.id,
+      k.previous_version_id
+    FROM
+      agentry.knowledge_entries k
       JOIN earlier e ON k.id = e.previous_version_id
   ),
   later (id) AS (
-    SELECT k.id FROM agentry.knowledge_entries k WHERE k.id = $1
+    SELECT
+      k.id
+    FROM
+      agentry.knowledge_entries k
+    WHERE
+      k.id = $1
     UNION
-    SELECT k.id
-      FROM agentry.knowledge_entries k
+    SELECT
+      k.id
+    FROM
+      agentry.knowledge_entries k
       JOIN later l ON k.previous_version_id = l.id
   )
-SELECT k.*
-  FROM agentry.knowledge_entries k
- WHERE k.id IN (SELECT id FROM earlier UNION SELECT id FROM later)
- ORDER BY k.version, k.created_at, k.id
+SELECT
+  k.*
+FROM
+  agentry.knowledge_entries k
+WHERE
+  k.id IN (SELECT id FROM earlier UNION SELECT id FROM later)
+ORDER BY
+  k.version,
+  k.created_at,
+  k.id

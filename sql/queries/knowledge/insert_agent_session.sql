@@ -6,6 +6,9 @@
 -- param: $4 device_info jsonb = '{}'
 -- param: $5 metadata jsonb = '{"client": "cli"}'
 -- expect: no-seq-scan agent_sessions
-INSERT INTO agentry.agent_sessions (agent_id, context_snapshot, mobile_session_id, device_info, metadata)
-VALUES ($1, coalesce($2::jsonb, '{}'), $3, coalesce($4::jsonb, '{}'), coalesce($5::jsonb, '{}'))
-RETURNING *
+INSERT INTO
+  agentry.agent_sessions (agent_id, context_snapshot, mobile_session_id, device_info, metadata)
+VALUES
+  ($1, coalesce($2::jsonb, '{}'), $3, coalesce($4::jsonb, '{}'), coalesce($5::jsonb, '{}'))
+RETURNING
+  *

@@ -7,13 +7,16 @@
 -- param: $4 confidence_score numeric = 0.8
 -- expect: index pk_agent_sessions
 -- expect: no-seq-scan agent_sessions
-WITH session AS (
-  UPDATE agentry.agent_sessions
-     SET last_activity_at = now()
-   WHERE id = $1
-  RETURNING id
-)
-INSERT INTO agentry.context_vectors (agent_session_id, vector_data, context_type, confidence_score)
-SELECT session.id, $2, $3, $4
-  FROM session
-RETURNING *
+WITH
+  session AS (UPDATE agentry.agent_sessions SET last_activity_at = now() WHERE id = $1 RETURNING id)
+INSERT INTO
+  agentry.context_vectors (agent_session_id, vector_data, context_type, confidence_score)
+SELECT
+  session.id,
+  $2,
+  $3,
+  $4
+FROM
+  session
+RETURNING
+  *

@@ -16,12 +16,39 @@
 -- param: $13 access_list uuid[] = NULL
 -- param: $14 device_fingerprint text = NULL
 -- expect: no-seq-scan knowledge_entries
-INSERT INTO agentry.knowledge_entries (
-  type, title, content, summary, tags, categories, source, created_by, created_agent_id, task_id,
-  confidence_score, visibility, access_list, device_fingerprint
-)
-VALUES (
-  $1, $2, $3, $4, coalesce($5::text[], '{}'), coalesce($6::text[], '{}'), coalesce($7::text, 'agent'), $8, $9, $10,
-  $11, coalesce($12::text, 'public'), coalesce($13::uuid[], '{}'), $14
-)
-RETURNING *
+INSERT INTO
+  agentry.knowledge_entries (
+    type,
+    title,
+    content,
+    summary,
+    tags,
+    categories,
+    source,
+    created_by,
+    created_agent_id,
+    task_id,
+    confidence_score,
+    visibility,
+    access_list,
+    device_fingerprint
+  )
+VALUES
+  (
+    $1,
+    $2,
+    $3,
+    $4,
+    coalesce($5::text[], '{}'),
+    coalesce($6::text[], '{}'),
+    coalesce($7::text, 'agent'),
+    $8,
+    $9,
+    $10,
+    $11,
+    coalesce($12::text, 'public'),
+    coalesce($13::uuid[], '{}'),
+    $14
+  )
+RETURNING
+  *

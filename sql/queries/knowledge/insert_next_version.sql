@@ -7,14 +7,45 @@
 -- param: $2 changes jsonb = '{"content": "Wait base * 2^attempt, capped at max, with full jitter.", "tags": ["retry", "backoff"]}'
 -- expect: index pk_knowledge_entries
 -- expect: no-seq-scan knowledge_entries
-INSERT INTO agentry.knowledge_entries (
-  type, title, content, summary, tags, categories, source, created_by, created_agent_id, task_id,
-  confidence_score, visibility, access_list, device_fingerprint, previous_version_id
-)
-SELECT n.type, n.title, n.content, n.summary, n.tags, n.categories, n.source, n.created_by, n.created_agent_id, n.task_id,
-       n.confidence_score, n.visibility, n.access_list, n.device_fingerprint, p.id
-  FROM agentry.knowledge_entries p
- -- The previous row with the changes laid over it: keys absent from $2 keep p's values, a JSON null clears one.
- CROSS JOIN LATERAL jsonb_populate_record(p, $2) n
- WHERE p.id = $1
-RETURNING *
+INSERT INTO
+  agentry.knowledge_entries (
+    type,
+    title,
+    content,
+    summary,
+    tags,
+    categories,
+    source,
+    created_by,
+    created_agent_id,
+    task_id,
+    confidence_score,
+    visibility,
+    access_list,
+    device_fingerprint,
+    previous_version_id
+  )
+SELECT
+  n.type,
+  n.title,
+  n.content,
+  n.summary,
+  n.tags,
+  n.categories,
+  n.source,
+  n.created_by,
+  n.created_agent_id,
+  n.task_id,
+  n.confidence_score,
+  n.visibility,
+  n.access_list,
+  n.device_fingerprint,
+  p.id
+FROM
+  agentry.knowledge_entries p
+  -- The previous row with the changes laid over it: keys absent from $2 keep p's values, a JSON null clears one.
+  CROSS JOIN LATERAL jsonb_populate_record(p, $2) n
+WHERE
+  p.id = $1
+RETURNING
+  *

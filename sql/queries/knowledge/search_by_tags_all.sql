@@ -7,10 +7,16 @@
 -- param: $3 max_count integer = 50
 -- expect: index idx_knowledge_entries_tags_gin
 -- expect: no-seq-scan knowledge_entries
-SELECT k.*
-  FROM agentry.knowledge_entries k
- WHERE k.tags @> $1
-   AND (k.visibility = 'public' OR k.created_by = $2 OR $2 = ANY (k.access_list))
-   AND NOT EXISTS (SELECT 1 FROM agentry.knowledge_entries s WHERE s.previous_version_id = k.id)
- ORDER BY k.created_at DESC, k.id
- LIMIT $3
+SELECT
+  k.*
+FROM
+  agentry.knowledge_entries k
+WHERE
+  k.tags @> $1
+  AND (k.visibility = 'public' OR k.created_by = $2 OR $2 = ANY (k.access_list))
+  AND NOT EXISTS (SELECT 1 FROM agentry.knowledge_entries s WHERE s.previous_version_id = k.id)
+ORDER BY
+  k.created_at DESC,
+  k.id
+LIMIT
+  $3

@@ -9,9 +9,12 @@
 -- expect: index pk_checkpoints
 -- expect: no-seq-scan checkpoints
 UPDATE agentry.checkpoints
-   SET user_decision = $2,
-       status = 'pending_review',
-       decision_notes = $3,
-       reviewed_by = $4
- WHERE id = $1
-RETURNING *
+SET
+  user_decision = $2,
+  status = 'pending_review',
+  decision_notes = $3,
+  reviewed_by = $4
+WHERE
+  id = $1
+RETURNING
+  *

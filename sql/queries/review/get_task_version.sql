@@ -3,6 +3,4 @@
 -- param: $1 task_id uuid = (SELECT id FROM agentry.tasks LIMIT 1)
 -- expect: index pk_tasks
 -- expect: no-seq-scan tasks
-SELECT id, status, version
-  FROM agentry.tasks
- WHERE id = $1
+SELECT id, status, version FROM agentry.tasks WHERE id = $1

@@ -7,6 +7,9 @@
 -- param: $5 reference_files jsonb = '["src/parser.ts", {"url": "https://example.com/spec", "note": "section 4"}]'
 -- param: $6 apply_to_future boolean = true
 -- expect: no-seq-scan corrections
-INSERT INTO agentry.corrections (checkpoint_id, task_id, correction_type, guidance, reference_files, apply_to_future)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING *
+INSERT INTO
+  agentry.corrections (checkpoint_id, task_id, correction_type, guidance, reference_files, apply_to_future)
+VALUES
+  ($1, $2, $3, $4, $5, $6)
+RETURNING
+  *

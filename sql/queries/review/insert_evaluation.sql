@@ -8,6 +8,9 @@
 -- param: $6 testability numeric = 6.5
 -- param: $7 details jsonb = '{"evaluator": "static-analysis", "findings": 3}'
 -- expect: no-seq-scan evaluations
-INSERT INTO agentry.evaluations (task_id, code_quality, completeness, security, architecture, testability, details)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING *
+INSERT INTO
+  agentry.evaluations (task_id, code_quality, completeness, security, architecture, testability, details)
+VALUES
+  ($1, $2, $3, $4, $5, $6, $7)
+RETURNING
+  *

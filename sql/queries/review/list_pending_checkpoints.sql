@@ -3,8 +3,4 @@
 -- param: $1 max_count integer = 50
 -- expect: index idx_checkpoints_status
 -- expect: no-seq-scan checkpoints
-SELECT *
-  FROM agentry.checkpoints
- WHERE status = 'pending_review'
- ORDER BY triggered_at, id
- LIMIT $1
+SELECT * FROM agentry.checkpoints WHERE status = 'pending_review' ORDER BY triggered_at, id LIMIT $1

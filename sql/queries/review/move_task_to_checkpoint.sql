@@ -5,8 +5,4 @@
 -- param: $2 expected_version integer = (SELECT version FROM agentry.tasks WHERE status = 'running' LIMIT 1)
 -- expect: index pk_tasks
 -- expect: no-seq-scan tasks
-UPDATE agentry.tasks
-   SET status = 'checkpoint'
- WHERE id = $1
-   AND version = $2
-RETURNING *
+UPDATE agentry.tasks SET status = 'checkpoint' WHERE id = $1 AND version = $2 RETURNING *

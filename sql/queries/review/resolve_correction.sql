@@ -4,8 +4,4 @@
 -- param: $2 result text = 'applied'
 -- expect: index pk_corrections
 -- expect: no-seq-scan corrections
-UPDATE agentry.corrections
-   SET result = $2,
-       resolved_at = now()
- WHERE id = $1
-RETURNING *
+UPDATE agentry.corrections SET result = $2, resolved_at = now() WHERE id = $1 RETURNING *

@@ -5,8 +5,19 @@
 -- param: $2 created_to timestamptz = now()
 -- expect: index idx_activity_logs_created_at
 -- expect: partitions activity_logs <= 2
-SELECT id, task_id, worker_id, level, message, metadata, created_at
-  FROM agentry.activity_logs
- WHERE created_at >= $1
-   AND created_at < $2
- ORDER BY created_at, id
+SELECT
+  id,
+  task_id,
+  worker_id,
+  level,
+  message,
+  metadata,
+  created_at
+FROM
+  agentry.activity_logs
+WHERE
+  created_at >= $1
+  AND created_at < $2
+ORDER BY
+  created_at,
+  id

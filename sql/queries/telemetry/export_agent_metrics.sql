@@ -5,9 +5,20 @@
 -- param: $3 recorded_to timestamptz = now()
 -- expect: index pk_agent_metrics
 -- expect: no-seq-scan agent_metrics
-SELECT id, agent_id, metric_type, metric_value, metric_unit, context, recorded_at
-  FROM agentry.agent_metrics
- WHERE agent_id = $1
-   AND recorded_at >= $2
-   AND recorded_at < $3
- ORDER BY recorded_at, id
+SELECT
+  id,
+  agent_id,
+  metric_type,
+  metric_value,
+  metric_unit,
+  context,
+  recorded_at
+FROM
+  agentry.agent_metrics
+WHERE
+  agent_id = $1
+  AND recorded_at >= $2
+  AND recorded_at < $3
+ORDER BY
+  recorded_at,
+  id

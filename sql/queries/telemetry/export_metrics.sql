@@ -7,13 +7,27 @@
 -- expect: index pk_agent_metrics
 -- expect: no-seq-scan agent_metrics
 -- expect: partitions agent_metrics <= 2
-SELECT m.id, m.agent_id, m.metric_type, m.metric_value, m.metric_unit, m.context, m.recorded_at
-  FROM agentry.agents AS a
- CROSS JOIN LATERAL (
-       SELECT *
-         FROM agentry.agent_metrics AS am
-        WHERE am.agent_id = a.id
-          AND am.recorded_at >= $1
-          AND am.recorded_at < $2
-       ) AS m
- ORDER BY m.agent_id, m.recorded_at, m.id
+SELECT
+  m.id,
+  m.agent_id,
+  m.metric_type,
+  m.metric_value,
+  m.metric_unit,
+  m.context,
+  m.recorded_at
+FROM
+  agentry.agents AS a
+  CROSS JOIN LATERAL (
+    SELECT
+      *
+    FROM
+      agentry.agent_metrics AS am
+    WHERE
+      am.agent_id = a.id
+      AND am.recorded_at >= $1
+      AND am.recorded_at < $2
+  ) AS m
+ORDER BY
+  m.agent_id,
+  m.recorded_at,
+  m.id

@@ -5,9 +5,20 @@
 -- param: $3 created_to timestamptz = now()
 -- expect: index idx_activity_logs_task
 -- expect: no-seq-scan activity_logs
-SELECT id, task_id, worker_id, level, message, metadata, created_at
-  FROM agentry.activity_logs
- WHERE task_id = $1
-   AND created_at >= $2
-   AND created_at < $3
- ORDER BY created_at, id
+SELECT
+  id,
+  task_id,
+  worker_id,
+  level,
+  message,
+  metadata,
+  created_at
+FROM
+  agentry.activity_logs
+WHERE
+  task_id = $1
+  AND created_at >= $2
+  AND created_at < $3
+ORDER BY
+  created_at,
+  id

@@ -9,11 +9,30 @@
 -- param: $6 created_ats timestamptz[] = ARRAY[now() - interval '5 seconds', NULL]
 -- expect: no-seq-scan activity_logs
 -- expect: max-rows 1
-WITH inserted AS (
-  INSERT INTO agentry.activity_logs (task_id, worker_id, level, message, metadata, created_at)
-  SELECT l.task_id, l.worker_id, l.level, l.message, l.metadata, coalesce(l.created_at, now())
-    FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::text[], $5::jsonb[], $6::timestamptz[])
-         AS l (task_id, worker_id, level, message, metadata, created_at)
-  RETURNING 1
-)
-SELECT count(*)::integer AS inserted FROM inserted
+WITH
+  inserted AS (
+    INSERT INTO
+      agentry.activity_logs (task_id, worker_id, level, message, metadata, created_at)
+    SELECT
+      l.task_id,
+      l.worker_id,
+      l.level,
+      l.message,
+      l.metadata,
+      coalesce(l.created_at, now())
+    FROM
+      unnest(
+        $1::uuid[],
+        $2::uuid[],
+        $3::varchar[],
+        $4::text[],
+        $5::jsonb[],
+        $6::timestamptz[]
+      ) AS l (task_id, worker_id, level, message, metadata, created_at)
+    RETURNING
+      1
+  )
+SELECT
+  count(*)::integer AS inserted
+FROM
+  inserted

@@ -8,6 +8,16 @@
 -- param: $6 payload jsonb = '{"files": ["migrations/1764547204000_work.sql"]}'
 -- expect: no-seq-scan agent_interactions
 -- expect: max-rows 1
-INSERT INTO agentry.agent_interactions (workflow_id, from_agent_id, to_agent_id, interaction_type, message, payload)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, workflow_id, from_agent_id, to_agent_id, interaction_type, message, payload, created_at
+INSERT INTO
+  agentry.agent_interactions (workflow_id, from_agent_id, to_agent_id, interaction_type, message, payload)
+VALUES
+  ($1, $2, $3, $4, $5, $6)
+RETURNING
+  id,
+  workflow_id,
+  from_agent_id,
+  to_agent_id,
+  interaction_type,
+  message,
+  payload,
+  created_at

@@ -10,11 +10,30 @@
 -- param: $6 recorded_ats timestamptz[] = ARRAY[now() - interval '1 minute', NULL]
 -- expect: no-seq-scan agent_metrics
 -- expect: max-rows 1
-WITH inserted AS (
-  INSERT INTO agentry.agent_metrics (agent_id, metric_type, metric_value, metric_unit, context, recorded_at)
-  SELECT m.agent_id, m.metric_type, m.metric_value, m.metric_unit, coalesce(m.context, '{}'), coalesce(m.recorded_at, now())
-    FROM unnest($1::varchar[], $2::varchar[], $3::float8[], $4::varchar[], $5::jsonb[], $6::timestamptz[])
-         AS m (agent_id, metric_type, metric_value, metric_unit, context, recorded_at)
-  RETURNING 1
-)
-SELECT count(*)::integer AS inserted FROM inserted
+WITH
+  inserted AS (
+    INSERT INTO
+      agentry.agent_metrics (agent_id, metric_type, metric_value, metric_unit, context, recorded_at)
+    SELECT
+      m.agent_id,
+      m.metric_type,
+      m.metric_value,
+      m.metric_unit,
+      coalesce(m.context, '{}'),
+      coalesce(m.recorded_at, now())
+    FROM
+      unnest(
+        $1::varchar[],
+        $2::varchar[],
+        $3::float8[],
+        $4::varchar[],
+        $5::jsonb[],
+        $6::timestamptz[]
+      ) AS m (agent_id, metric_type, metric_value, metric_unit, context, recorded_at)
+    RETURNING
+      1
+  )
+SELECT
+  count(*)::integer AS inserted
+FROM
+  inserted

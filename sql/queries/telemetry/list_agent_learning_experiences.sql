@@ -5,9 +5,27 @@
 -- param: $3 max_rows integer = 100
 -- expect: index idx_learning_experiences_agent_task_type
 -- expect: no-seq-scan learning_experiences
-SELECT id, agent_id, task_type, task_id, correction_id, source, context, action, outcome, reward, lesson, times_applied, created_at
-  FROM agentry.learning_experiences
- WHERE agent_id = $1
-   AND ($2::varchar IS NULL OR task_type = $2::varchar)
- ORDER BY created_at DESC, id
- LIMIT $3
+SELECT
+  id,
+  agent_id,
+  task_type,
+  task_id,
+  correction_id,
+  source,
+  context,
+  action,
+  outcome,
+  reward,
+  lesson,
+  times_applied,
+  created_at
+FROM
+  agentry.learning_experiences
+WHERE
+  agent_id = $1
+  AND ($2::varchar IS NULL OR task_type = $2::varchar)
+ORDER BY
+  created_at DESC,
+  id
+LIMIT
+  $3

@@ -4,8 +4,26 @@
 -- param: $2 max_rows integer = 100
 -- expect: index idx_learning_experiences_task_type
 -- expect: no-seq-scan learning_experiences
-SELECT id, agent_id, task_type, task_id, correction_id, source, context, action, outcome, reward, lesson, times_applied, created_at
-  FROM agentry.learning_experiences
- WHERE task_type = $1
- ORDER BY created_at DESC, id
- LIMIT $2
+SELECT
+  id,
+  agent_id,
+  task_type,
+  task_id,
+  correction_id,
+  source,
+  context,
+  action,
+  outcome,
+  reward,
+  lesson,
+  times_applied,
+  created_at
+FROM
+  agentry.learning_experiences
+WHERE
+  task_type = $1
+ORDER BY
+  created_at DESC,
+  id
+LIMIT
+  $2

@@ -8,6 +8,17 @@
 -- param: $5 reason varchar = 'completed within the time budget'
 -- expect: no-seq-scan trust_records
 -- expect: max-rows 1
-INSERT INTO agentry.trust_records (agent_id, event_type, trust_delta, task_id, reason)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, agent_id, event_type, task_id, trust_delta, trust_score_before, trust_score_after, reason, created_at
+INSERT INTO
+  agentry.trust_records (agent_id, event_type, trust_delta, task_id, reason)
+VALUES
+  ($1, $2, $3, $4, $5)
+RETURNING
+  id,
+  agent_id,
+  event_type,
+  task_id,
+  trust_delta,
+  trust_score_before,
+  trust_score_after,
+  reason,
+  created_at

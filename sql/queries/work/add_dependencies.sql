@@ -5,8 +5,13 @@
 -- param: $1 task_id uuid = (SELECT id FROM agentry.tasks ORDER BY created_at DESC LIMIT 1)
 -- param: $2 depends_on_ids uuid[] = ARRAY(SELECT id FROM agentry.tasks ORDER BY created_at LIMIT 1)
 -- expect: no-seq-scan tasks
-INSERT INTO agentry.task_dependencies (task_id, depends_on_id)
-SELECT DISTINCT $1::uuid, d.depends_on_id
-  FROM unnest($2::uuid[]) AS d(depends_on_id)
+INSERT INTO
+  agentry.task_dependencies (task_id, depends_on_id)
+SELECT DISTINCT
+  $1::uuid,
+  d.depends_on_id
+FROM
+  unnest($2::uuid[]) AS d(depends_on_id)
 ON CONFLICT ON CONSTRAINT pk_task_dependencies DO NOTHING
-RETURNING *
+RETURNING
+  *

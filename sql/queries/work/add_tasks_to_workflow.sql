@@ -6,18 +6,13 @@
 -- param: $2 task_ids uuid[] = ARRAY(SELECT id FROM agentry.tasks LIMIT 3)
 -- expect: index pk_tasks
 -- expect: no-seq-scan tasks
-WITH target AS (
-  SELECT t.id
-    FROM agentry.tasks t
-   WHERE t.id = ANY ($2::uuid[])
-   ORDER BY t.id
-   FOR UPDATE
-),
-moved AS (
-  UPDATE agentry.tasks t
-     SET workflow_id = $1
-    FROM target
-   WHERE t.id = target.id
-  RETURNING t.*
-)
-SELECT * FROM moved ORDER BY created_at, id
+WITH
+  target AS (SELECT t.id FROM agentry.tasks t WHERE t.id = ANY ($2::uuid[]) ORDER BY t.id FOR UPDATE),
+  moved AS (UPDATE agentry.tasks t SET workflow_id = $1 FROM target WHERE t.id = target.id RETURNING t.*)
+SELECT
+  *
+FROM
+  moved
+ORDER BY
+  created_at,
+  id

@@ -12,29 +12,53 @@
 -- param: $6 to_status agentry.task_status = 'assigned'
 -- expect: index idx_tasks_status_priority
 -- expect: no-seq-scan tasks
-WITH picked AS (
-  SELECT t.id
-    FROM agentry.tasks t
-   WHERE t.status = 'queued'
-     AND ($4::varchar[] IS NULL OR t.type = ANY ($4::varchar[]))
-     AND ($5::varchar IS NULL OR t.capability_required = $5::varchar)
-     -- Ready: no dependency that is not completed (completed is terminal, so a task once ready stays ready).
-     AND NOT EXISTS (
-       SELECT 1
-         FROM agentry.task_dependencies d
-         JOIN agentry.tasks dep ON dep.id = d.depends_on_id
-        WHERE d.task_id = t.id
+WITH
+  picked AS (
+    SELECT
+      t.id
+    FROM
+      agentry.tasks t
+    WHERE
+      t.status = 'queued'
+      AND ($4::varchar[] IS NULL OR t.type = ANY ($4::varchar[]))
+      AND ($5::varchar IS NULL OR t.capability_required = $5::varchar)
+      -- Ready: no dependency that is not completed (completed is terminal, so a task once ready stays ready).
+      AND NOT EXISTS (
+        SELECT
+          1
+        FROM
+          agentry.task_dependencies d
+          JOIN agentry.tasks dep ON dep.id = d.depends_on_id
+        WHERE
+          d.task_id = t.id
           AND dep.status <> 'completed'
-     )
-   ORDER BY t.priority DESC, t.created_at
-   LIMIT $3
-   FOR UPDATE OF t SKIP LOCKED
-),
-claimed AS (
-  UPDATE agentry.tasks t
-     SET status = $6, worker_id = $1, agent_id = $2
-    FROM picked
-   WHERE t.id = picked.id
-  RETURNING t.*
-)
-SELECT * FROM claimed ORDER BY priority DESC, created_at, id
+      )
+    ORDER BY
+      t.priority DESC,
+      t.created_at
+    LIMIT
+      $3
+    FOR UPDATE OF
+      t SKIP LOCKED
+  ),
+  claimed AS (
+    UPDATE agentry.tasks t
+    SET
+      status = $6,
+      worker_id = $1,
+      agent_id = $2
+    FROM
+      picked
+    WHERE
+      t.id = picked.id
+    RETURNING
+      t.*
+  )
+SELECT
+  *
+FROM
+  claimed
+ORDER BY
+  priority DESC,
+  created_at,
+  id

@@ -4,6 +4,12 @@
 -- param: $1 task_ids uuid[] = ARRAY(SELECT id FROM agentry.tasks LIMIT 3)
 -- expect: index pk_tasks
 -- expect: no-seq-scan tasks
-SELECT r.task_id, r.unmet_dependencies, r.blocked_by, r.is_blocked
-  FROM agentry.task_readiness r
- WHERE r.task_id = ANY ($1::uuid[])
+SELECT
+  r.task_id,
+  r.unmet_dependencies,
+  r.blocked_by,
+  r.is_blocked
+FROM
+  agentry.task_readiness r
+WHERE
+  r.task_id = ANY ($1::uuid[])

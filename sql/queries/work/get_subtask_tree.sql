@@ -6,15 +6,34 @@
 -- expect: index pk_tasks
 -- expect: index idx_tasks_parent
 -- expect: no-seq-scan tasks
-WITH RECURSIVE tree (id, created_at, depth, task) AS (
-  SELECT t.id, t.created_at, 0, t
-    FROM agentry.tasks t
-   WHERE t.id = $1
-  UNION ALL
-  SELECT c.id, c.created_at, tree.depth + 1, c
-    FROM agentry.tasks c
-    JOIN tree ON c.parent_task_id = tree.id
-) SEARCH DEPTH FIRST BY created_at, id SET tree_order
-SELECT (tree.task).*, tree.depth
-  FROM tree
- ORDER BY tree.tree_order
+WITH RECURSIVE
+  tree (id, created_at, depth, task) AS (
+    SELECT
+      t.id,
+      t.created_at,
+      0,
+      t
+    FROM
+      agentry.tasks t
+    WHERE
+      t.id = $1
+    UNION ALL
+    SELECT
+      c.id,
+      c.created_at,
+      tree.depth + 1,
+      c
+    FROM
+      agentry.tasks c
+      JOIN tree ON c.parent_task_id = tree.id
+  ) SEARCH DEPTH FIRST BY created_at,
+  id
+SET
+  tree_order
+SELECT
+  (tree.task).*,
+  tree.depth
+FROM
+  tree
+ORDER BY
+  tree.tree_order

@@ -4,20 +4,39 @@
 -- param: $1 batch_size integer = 100
 -- expect: index idx_tasks_retry_due
 -- expect: no-seq-scan tasks
-WITH due AS (
-  SELECT t.id
-    FROM agentry.tasks t
-   WHERE t.status = 'retrying'
-     AND t.next_retry_at <= now()
-   ORDER BY t.next_retry_at
-   LIMIT $1
-   FOR UPDATE OF t SKIP LOCKED
-),
-requeued AS (
-  UPDATE agentry.tasks t
-     SET status = 'queued', next_retry_at = NULL
-    FROM due
-   WHERE t.id = due.id
-  RETURNING t.*
-)
-SELECT * FROM requeued ORDER BY priority DESC, created_at, id
+WITH
+  due AS (
+    SELECT
+      t.id
+    FROM
+      agentry.tasks t
+    WHERE
+      t.status = 'retrying'
+      AND t.next_retry_at <= now()
+    ORDER BY
+      t.next_retry_at
+    LIMIT
+      $1
+    FOR UPDATE OF
+      t SKIP LOCKED
+  ),
+  requeued AS (
+    UPDATE agentry.tasks t
+    SET
+      status = 'queued',
+      next_retry_at = NULL
+    FROM
+      due
+    WHERE
+      t.id = due.id
+    RETURNING
+      t.*
+  )
+SELECT
+  *
+FROM
+  requeued
+ORDER BY
+  priority DESC,
+  created_at,
+  id

@@ -10,18 +10,21 @@
 -- param: $4 cap_seconds numeric = 3600
 -- expect: no-seq-scan tasks
 UPDATE agentry.tasks t
-   SET status = 'retrying',
-       next_retry_at = now() + least(
-         $3::numeric * CASE t.retry_policy
-                         WHEN 'fixed' THEN 1
-                         WHEN 'linear' THEN t.retry_count + 1
-                         WHEN 'exponential' THEN 2::numeric ^ t.retry_count
-                       END,
-         $4::numeric
-       ) * interval '1 second'
- WHERE t.id = $1
-   AND t.version = $2
-   AND t.status = 'failed'
-   AND t.retry_policy <> 'none'
-   AND t.retry_count < t.max_retries
-RETURNING t.*
+SET
+  status = 'retrying',
+  next_retry_at = now() + least(
+    $3::numeric * CASE t.retry_policy
+      WHEN 'fixed' THEN 1
+      WHEN 'linear' THEN t.retry_count + 1
+      WHEN 'exponential' THEN 2::numeric ^ t.retry_count
+    END,
+    $4::numeric
+  ) * interval '1 second'
+WHERE
+  t.id = $1
+  AND t.version = $2
+  AND t.status = 'failed'
+  AND t.retry_policy <> 'none'
+  AND t.retry_count < t.max_retries
+RETURNING
+  t.*

@@ -14,17 +14,47 @@
 -- expect: index pk_tasks
 -- expect: no-seq-scan tasks
 UPDATE agentry.tasks t
-   SET status = coalesce($3::agentry.task_status, t.status),
-       (output, error_message, error_details, last_error, progress, metadata, parameters,
-        assigned_tool, recommended_tool, actual_hours, worker_id, agent_id,
-        cancelled_by, cancellation_reason) =
-       (SELECT p.output, p.error_message, p.error_details, p.last_error, p.progress, p.metadata, p.parameters,
-               p.assigned_tool, p.recommended_tool, p.actual_hours, p.worker_id, p.agent_id,
-               p.cancelled_by, p.cancellation_reason
-          FROM jsonb_populate_record(t, $4::jsonb) AS p),
-       tokens_used = t.tokens_used + $5,
-       cost_usd = t.cost_usd + $6
- WHERE t.id = $1
-   AND t.version = $2
-   AND ($3::agentry.task_status IS NULL OR t.status IS DISTINCT FROM $3::agentry.task_status)
-RETURNING t.*
+SET
+  status = coalesce($3::agentry.task_status, t.status),
+  (
+    output,
+    error_message,
+    error_details,
+    last_error,
+    progress,
+    metadata,
+    parameters,
+    assigned_tool,
+    recommended_tool,
+    actual_hours,
+    worker_id,
+    agent_id,
+    cancelled_by,
+    cancellation_reason
+  ) = (
+    SELECT
+      p.output,
+      p.error_message,
+      p.error_details,
+      p.last_error,
+      p.progress,
+      p.metadata,
+      p.parameters,
+      p.assigned_tool,
+      p.recommended_tool,
+      p.actual_hours,
+      p.worker_id,
+      p.agent_id,
+      p.cancelled_by,
+      p.cancellation_reason
+    FROM
+      jsonb_populate_record(t, $4::jsonb) AS p
+  ),
+  tokens_used = t.tokens_used + $5,
+  cost_usd = t.cost_usd + $6
+WHERE
+  t.id = $1
+  AND t.version = $2
+  AND ($3::agentry.task_status IS NULL OR t.status IS DISTINCT FROM $3::agentry.task_status)
+RETURNING
+  t.*
