@@ -319,7 +319,8 @@ describe('agentry verify as a subprocess (built CLI, scratch database for drift)
       { rule: 'drift', status: 'fail', message: expect.stringMatching(/^1 difference /), details: ['added column tasks.notes'] },
     ]);
     expect(bad.stderr).toMatch(/^agentry: verify failed: 1 of 1 rules \(drift\); fix what each message says\n$/);
-  });
+    // Two processes each migrate a scratch database for the drift rule: slow on a loaded 2-core machine.
+  }, 150_000);
 });
 
 describe('building blocks', () => {
