@@ -2,7 +2,6 @@ import { loadQueries, type QueryDefinition } from '../dal/sql.js';
 import { withClient } from '../db/admin.js';
 import { redactUrl } from '../db/url.js';
 import { AgentryError, errorMessage, isConnectionError } from '../errors.js';
-import { formatStatement } from '../format/format.js';
 import { checkQueryPlan, type QueryPlanResult } from '../plan/check.js';
 
 export interface PlanOptions {
@@ -44,20 +43,6 @@ export interface PlannedStatement {
   sql: string;
 }
 
-export function plannedStatement(query: QueryDefinition): PlannedStatement {
-  return {
-    query: query.name,
-    file: query.file,
-    params: query.params.map((p) => ({ position: p.position, name: p.name, type: p.type, example: p.example })),
-    sql: formatStatement(query.text).text,
-  };
-}
-
-/** The statements of the named queries (or contexts), or of every query: what `plan --list --show-sql` prints. */
-export function plannedStatements(options: { only?: string[]; queriesDir?: string } = {}): PlannedStatement[] {
-  return selected([...loadQueries(options.queriesDir)], options.only).map(plannedStatement);
-}
-
 function selected(all: QueryDefinition[], only: string[] | undefined): QueryDefinition[] {
   if (!only?.length) return all;
   const picked = all.filter((q) => only.some((o) => q.name === o || q.context === o));
@@ -71,6 +56,25 @@ function selected(all: QueryDefinition[], only: string[] | undefined): QueryDefi
 /** The query names and contexts the plan checker knows, for --list. */
 export function listPlannedQueries(queriesDir?: string): { name: string; description: string; expectations: string[] }[] {
   return [...loadQueries(queriesDir)].map((q) => ({ name: q.name, description: q.description, expectations: q.expectations.map((e) => e.text) }));
+}
+
+/**
+ * The statements of queries, each in house style. The formatter (and
+ * sql-formatter) is loaded here, when asked for, not when the CLI starts.
+ */
+async function plannedStatementsOf(queries: readonly QueryDefinition[]): Promise<PlannedStatement[]> {
+  const { formatStatement } = await import('../format/format.js');
+  return queries.map((query) => ({
+    query: query.name,
+    file: query.file,
+    params: query.params.map((p) => ({ position: p.position, name: p.name, type: p.type, example: p.example })),
+    sql: formatStatement(query.text).text,
+  }));
+}
+
+/** The statements of the named queries (or contexts), or of every query: what `plan --list --show-sql` prints. */
+export async function plannedStatements(options: { only?: string[]; queriesDir?: string } = {}): Promise<PlannedStatement[]> {
+  return plannedStatementsOf(selected([...loadQueries(options.queriesDir)], options.only));
 }
 
 /**
@@ -118,6 +122,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
       options.onProgress?.(queries.length, queries.length, '');
       const failed = results.filter((r) => !r.ok).length;
       const shown = options.showSql === undefined ? undefined : results.filter((r) => options.showSql === 'all' || !r.ok).map((r) => r.query);
+      const statements = shown === undefined ? undefined : await plannedStatementsOf(queries.filter((q) => shown.includes(q.name)));
       return {
         database: redactUrl(options.databaseUrl),
         analyze,
@@ -126,7 +131,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
         failed,
         tablesWithoutStatistics: unanalysed.map((r) => r.name),
         results,
-        ...(shown !== undefined && { statements: queries.filter((q) => shown.includes(q.name)).map(plannedStatement) }),
+        ...(statements !== undefined && { statements }),
       };
     });
   } catch (error) {

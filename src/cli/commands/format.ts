@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 
-import { runFormat, type FormatResult } from '../../commands/format.js';
+import type { FormatResult } from '../../commands/format.js';
 import { AgentryError } from '../../errors.js';
 import { displayPath } from '../../migrate/lint.js';
 import { globals, printJson } from '../context.js';
@@ -30,6 +30,8 @@ written. Needs no database.`,
     )
     .action(async (paths: string[], options: { check?: boolean }, command: Command) => {
       const opts = globals(command);
+      // Loaded when used: sql-formatter costs every other command's start-up otherwise.
+      const { runFormat } = await import('../../commands/format.js');
       const result = await runFormat({
         paths,
         ...(options.check !== undefined && { check: options.check }),

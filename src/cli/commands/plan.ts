@@ -47,7 +47,7 @@ Run it on a seeded database (agentry seed --demo), where plans are realistic.`,
       if (flags.list) {
         const list = listPlannedQueries();
         if (flags.showSql !== undefined) {
-          const statements = plannedStatements(flags.only !== undefined ? { only: flags.only } : {});
+          const statements = await plannedStatements(flags.only !== undefined ? { only: flags.only } : {});
           if (opts.json) printJson(io, statements);
           else io.stdout(formatStatements(statements));
           return;
