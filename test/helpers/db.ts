@@ -41,6 +41,10 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 5, options: '-c search_path=agentry,public' });
     // A dropped connection must fail the query that used it, not crash the worker.
     pool.on('error', () => undefined);
+    // pool.end() resolves before each socket has closed, and the database is
+    // dropped (terminating them, 57P01) right after: a client the pool has let
+    // go must still have a listener, or its late error is unhandled.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     state = { name, url, adminUrl, pool };
   });
 
