@@ -75,7 +75,8 @@ export interface Phase {
  * the tables' indexes bloat: measured 5x slower task inserts at scale 10.
  */
 async function vacuum(client: pg.Client, ...tables: string[]): Promise<void> {
-  await client.query(`VACUUM ${tables.map((t) => `agentry.${t}`).join(', ')}`);
+  // No parallel index workers: launching them costs more than these small tables take.
+  await client.query(`VACUUM (PARALLEL 0) ${tables.map((t) => `agentry.${t}`).join(', ')}`);
 }
 
 /** Number of batches of `size` covering `total` items. */
@@ -1041,7 +1042,7 @@ function metricsPhase(): Phase {
       const [lo, hi] = span(i, sizes(m.plan).metrics, c.agentMetrics);
       const step = (m.plan.to.getTime() - m.plan.from.getTime()) / 1000 / c.agentMetrics;
       const v = m.r('metric.value', 'n');
-      // In time order, so each batch fills one or two monthly partitions.
+      // Consecutive counters are consecutive times: each batch fills one or two monthly partitions.
       return exec(
         client,
         `INSERT INTO agentry.agent_metrics (id, agent_id, metric_type, metric_value, metric_unit, context, recorded_at) OVERRIDING SYSTEM VALUE
@@ -1052,7 +1053,9 @@ function metricsPhase(): Phase {
                 (CASE floor(${m.r('metric.context', 'n')} * 3)::int WHEN 0 THEN '{"window": "1m"}' WHEN 1 THEN '{"window": "5m"}' ELSE '{}' END)::jsonb,
                 ${m.from} + ${seconds(`(n + ${m.r('metric.jitter', 'n')}) * ${step}`)}
            FROM (SELECT n, (${textArray(METRIC_TYPES)})[1 + floor(${m.r('metric.type', 'n')} * ${METRIC_TYPES.length})::int] AS mt
-                   FROM generate_series(${lo}::bigint, ${hi - 1}::bigint) n) s`,
+                   FROM generate_series(${lo}::bigint, ${hi - 1}::bigint) n) s
+          -- In the order of both indexes (they lead with agent_id): about half the time of random order.
+          ORDER BY 2, 7`,
       );
     },
   };
