@@ -180,7 +180,7 @@ export function formatSeed(result: SeedResult): string {
   if (demo) {
     const a = demo.args;
     const what = demo.action === 'unchanged' ? 'already complete, nothing to do' : demo.action === 'resumed' ? 'resumed and completed' : 'seeded';
-    lines.push(`Demo data (seed ${a.seed}, scale ${a.scale}, ${a.months} months to ${a.asOf}): ${what} in ${demo.seconds.toFixed(1)} s.`);
+    lines.push(`Demo data (seed ${a.seed}, scale ${a.scale}, ${a.months} month${a.months === 1 ? '' : 's'} to ${a.asOf}): ${what} in ${demo.seconds.toFixed(1)} s.`);
     if (demo.removal && demo.removal.mode !== 'none') {
       const removed = Object.values(demo.removal.removed).reduce((x, y) => x + y, 0);
       lines.push(`  Removed the previous demo data first (${demo.removal.mode}): ${num(removed)} rows.`);
