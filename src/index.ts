@@ -32,6 +32,8 @@ export {
   type PartitionInfo,
 } from './commands/partitions.js';
 export { runDocs, generateSchemaDocs, defaultDocsOutput, type DocsOptions, type DocsResult } from './commands/docs.js';
+export { runSeed, type SeedOptions, type SeedResult, type SeedProgressEvent } from './commands/seed.js';
+export { contentDigest, type ContentDigest } from './seed/digest.js';
 export { catalogSnapshot, type Snapshot, type SnapshotRow } from './catalog/snapshot.js';
 export { diffSnapshots, describeDifference, type SchemaDifference } from './catalog/diff.js';
 export { AgentryError, exitCodeFor, isConnectionError, errorMessage, type AgentryErrorKind } from './errors.js';
