@@ -15,6 +15,8 @@ export interface PlanOptions {
   refreshStatistics?: boolean;
   /** Also return the statements (house style, with their example parameters) of the failing queries or of all. */
   showSql?: 'failing' | 'all';
+  /** Tables with fewer estimated rows are too small for index and no-seq-scan assertions (default 1000). */
+  minRows?: number;
   /** Folder of the query files (default: the package's sql/queries). */
   queriesDir?: string;
   onProgress?: (done: number, total: number, query: string) => void;
@@ -101,7 +103,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanResult> {
       for (const [index, query] of queries.entries()) {
         options.onProgress?.(index, queries.length, query.name);
         try {
-          results.push(await checkQueryPlan(client, query, { analyze }));
+          results.push(await checkQueryPlan(client, query, { analyze, ...(options.minRows !== undefined && { minRows: options.minRows }) }));
         } catch (error) {
           if (isConnectionError(error)) throw error;
           results.push({

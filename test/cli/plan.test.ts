@@ -142,6 +142,20 @@ describe('runPlan', () => {
     expect((await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['show'] })).statements).toBeUndefined();
   });
 
+  it('does not judge index and no-seq-scan assertions about a table too small for them, unless told to (minRows)', async () => {
+    query('fleet', 'small', ["-- param: $1 id varchar = 'plan-agent'", '-- expect: no-seq-scan workers', '-- expect: index pk_workers'],
+      'SELECT * FROM agentry.workers WHERE machine_id = $1');
+    const lenient = await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['fleet.small'] });
+    expect(lenient.ok).toBe(true);
+    expect(lenient.results[0]!.assertions).toEqual([
+      expect.objectContaining({ ok: true, skipped: true, message: expect.stringMatching(/not judged: workers holds about 0 rows \(fewer than 1000\)/) }),
+      expect.objectContaining({ ok: true, skipped: true }),
+    ]);
+    const strict = await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['fleet.small'], minRows: 0 });
+    expect(strict.ok).toBe(false);
+    expect(strict.results[0]!.assertions.map((a) => a.ok)).toEqual([false, false]);
+  });
+
   it('refuses an unknown query name as a usage error', async () => {
     await expect(runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['nope.nothing'] })).rejects.toMatchObject({ kind: 'usage' });
   });

@@ -7,12 +7,14 @@ import { AgentryError } from '../../errors.js';
 import { globals, printJson, serverOptions } from '../context.js';
 import type { Io } from '../io.js';
 import { displayPath } from '../../migrate/lint.js';
-import { hintMissingDatabase } from '../options.js';
+import { DEFAULT_MIN_ROWS } from '../../plan/check.js';
+import { hintMissingDatabase, integerOption } from '../options.js';
 
 interface PlanFlags {
   analyze?: boolean;
   only?: string[];
   refreshStatistics?: boolean;
+  minRows?: number;
   list?: boolean;
   showSql?: 'failing' | 'all';
 }
@@ -23,6 +25,11 @@ export function planCommand(io: Io): Command {
     .option('--analyze', 'EXPLAIN ANALYZE: run each statement in a rolled-back transaction and report its time')
     .option('--only <queries...>', 'only these queries (work.claim_ready_tasks) or contexts (work)')
     .option('--refresh-statistics', 'run VACUUM (ANALYZE) first so that the planner sees current statistics and index state')
+    .addOption(
+      new Option('--min-rows <n>', 'index and no-seq-scan assertions about a table with fewer estimated rows are not judged (a sequential scan is right there)')
+        .argParser(integerOption('--min-rows', 0, 1_000_000_000))
+        .default(DEFAULT_MIN_ROWS),
+    )
     .option('--list', 'print the queries and their assertions, and exit')
     .addOption(
       new Option('--show-sql [which]', 'print the statements in house style with their example parameters: of the failing queries (default) or all; with --list, of every listed query')
@@ -66,6 +73,7 @@ Run it on a seeded database (agentry seed --demo), where plans are realistic.`,
           analyze: flags.analyze ?? false,
           ...(flags.only !== undefined && { only: flags.only }),
           ...(flags.refreshStatistics !== undefined && { refreshStatistics: flags.refreshStatistics }),
+          minRows: flags.minRows ?? DEFAULT_MIN_ROWS,
           ...(flags.showSql !== undefined && { showSql: flags.showSql }),
           ...(progress !== undefined && { onProgress: progress }),
         }),
