@@ -89,6 +89,18 @@ export function formatDemo(result: DemoResult): string {
     ...result.applied.map((m) => `  + ${m.name}`),
     `Status:   ${summary(result.status)}`,
   ];
+  const checks = result.checks;
+  if (checks) {
+    const demo = checks.seed.demo;
+    const rows = demo ? Object.values(demo.rows).reduce((a, b) => a + b, 0) : 0;
+    lines.push(
+      `Seed:     ${demo ? `${demo.action} ${rows.toLocaleString('en-US')} demo rows (${demo.rows['tasks']?.toLocaleString('en-US') ?? 0} tasks, ${demo.rows['agent_metrics']?.toLocaleString('en-US') ?? 0} metric rows)` : 'reference rows only'} in ${checks.seconds.seed} s`,
+      `Verify:   ${checks.verify.passed} rules pass, ${checks.verify.failed} fail, ${checks.verify.skipped} skipped (${checks.seconds.verify} s)`,
+      ...checks.verify.results.filter((r) => r.status === 'fail').map((r) => `  FAIL ${r.rule}: ${r.message}`),
+      `Plan:     ${checks.plan.passed} of ${checks.plan.results.length} queries show the plan their header asks for (${checks.seconds.plan} s)`,
+      ...checks.plan.results.filter((r) => !r.ok).map((r) => `  FAIL ${r.query}: ${r.error ?? r.assertions.filter((a) => !a.ok).map((a) => `${a.assertion}: ${a.message}`).join('; ')}`),
+    );
+  }
   if (result.serverStopped) lines.push(`Stopped the ${result.provider} server.`);
   lines.push('');
   return lines.join('\n');
