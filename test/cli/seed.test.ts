@@ -324,6 +324,16 @@ describe('demo data', () => {
     expect((await runVerify({ databaseUrl: urlOf(db), rules: DATA_RULES })).ok).toBe(true);
   }, 120_000);
 
+  it('refuses to run beside another demo run on the same database', async () => {
+    const db = await freshDatabase();
+    await withClient(urlOf(db), async (client) => {
+      // The lock a running `agentry seed --demo` holds.
+      await client.query('SELECT pg_advisory_lock(7310309436771263844)');
+      await expect(seedDemo(db)).rejects.toThrow('another agentry seed --demo is running on this database');
+    });
+    expect((await seedDemo(db)).demo!.action).toBe('seeded');
+  });
+
   it('runs as a subprocess with --json (exit 0) and prints the summary', async () => {
     const db = await freshDatabase();
     const { done } = spawnCli(['--json', 'seed', '--demo', '--scale', String(SCALE), '--as-of', AS_OF, '--digest'], {

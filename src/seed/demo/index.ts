@@ -58,6 +58,9 @@ export interface DemoSeedResult {
 
 const PARTITIONED = ['agentry.agent_metrics', 'agentry.activity_logs', 'agentry.audit_logs'];
 
+/** Advisory lock key of `agentry seed --demo` (the bytes of 'agentry seed' folded into a bigint). */
+const SEED_LOCK_KEY = '7310309436771263844';
+
 export async function checkSeedPrivileges(client: pg.ClientBase, demo: boolean): Promise<void> {
   const { rows } = await client.query<{ migrated: boolean }>(
     `SELECT to_regclass('agentry.tasks') IS NOT NULL AND to_regclass('agentry.task_status_transitions') IS NOT NULL
@@ -116,6 +119,11 @@ export async function seedDemo(options: DemoSeedOptions): Promise<DemoSeedResult
   const admin = await connect(options.databaseUrl);
   try {
     await checkSeedPrivileges(admin, true);
+    // One demo run per database at a time (held by this session, so released by a kill too).
+    const { rows: locked } = await admin.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${SEED_LOCK_KEY}) AS ok`);
+    if (!locked[0]?.ok) {
+      throw new AgentryError('failed', 'another agentry seed --demo is running on this database: wait for it, or stop it and run this again to finish its work');
+    }
     const seed = options.seed ?? DEFAULT_SEED;
     const months = options.months ?? DEFAULT_MONTHS;
     let manifest: Manifest | null = await readManifest(admin);
