@@ -478,7 +478,8 @@ export function insertTasksSql(m: Model, lo: number, hi: number): string {
   return `
 WITH b AS MATERIALIZED (
   SELECT n, n / ${SLOT} AS k, (n % ${SLOT})::int AS idx, n >= ${t.liveFrom} AS live,
-         ${m.workflowSize(`n / ${SLOT}`)} AS wsize, ${m.taskStatus('n')} AS status, ${m.taskCreated('n')} AS created,
+         ${m.workflowSize(`n / ${SLOT}`)} AS wsize, ${m.taskStatus('n', `n % ${SLOT} < ${m.workflowSize(`n / ${SLOT}`)}`)} AS status,
+         ${m.taskCreated('n')} AS created,
          ${r('task.cancel.started')} < 0.5 AS cancel_started
     FROM generate_series(${lo}::bigint, ${hi - 1}::bigint) n
 ), s AS MATERIALIZED (
