@@ -58,7 +58,7 @@ export interface DemoSeedResult {
 
 const PARTITIONED = ['agentry.agent_metrics', 'agentry.activity_logs', 'agentry.audit_logs'];
 
-/** Advisory lock key of `agentry seed --demo` (the bytes of 'agentry seed' folded into a bigint). */
+/** Advisory lock key of `agentry seed --demo` (an arbitrary constant, Agentry's own). */
 const SEED_LOCK_KEY = '7310309436771263844';
 
 export async function checkSeedPrivileges(client: pg.ClientBase, demo: boolean): Promise<void> {
