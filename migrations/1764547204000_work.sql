@@ -680,6 +680,14 @@ COMMENT ON TABLE agentry.task_graph_lock IS 'Single row bumped by every task-gra
 CREATE FUNCTION agentry.lock_task_graph() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+  -- Once per transaction: the row lock is then held until commit, and every
+  -- further UPDATE of the row in the same transaction would only lengthen its
+  -- version chain (many edges in one transaction grew quadratically slower).
+  -- The row version this transaction wrote says so; a session setting could
+  -- be forged by the caller.
+  IF EXISTS (SELECT 1 FROM agentry.task_graph_lock WHERE id AND xmin = pg_current_xact_id()::xid) THEN
+    RETURN;
+  END IF;
   UPDATE agentry.task_graph_lock SET generation = generation + 1 WHERE id;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'agentry.task_graph_lock has lost its row; cycle checks cannot be serialised'

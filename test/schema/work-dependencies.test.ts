@@ -311,6 +311,22 @@ describe('task_graph_lock', () => {
     expect(BigInt(after!.generation)).toBe(BigInt(before!.generation) + 1n);
   });
 
+  it('is taken once per transaction: many edges in one transaction bump it once', async () => {
+    const ids = await tasks(40);
+    const [before] = await accepted<{ generation: string }>(db.pool, 'SELECT generation FROM agentry.task_graph_lock');
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (let i = 1; i < ids.length; i += 1) await client.query(addEdge, [ids[i], ids[i - 1]]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const [after] = await accepted<{ generation: string }>(db.pool, 'SELECT generation FROM agentry.task_graph_lock');
+    expect(BigInt(after!.generation)).toBe(BigInt(before!.generation) + 1n);
+    expect(await edgeCount(ids)).toBe(ids.length - 1);
+  });
+
   it('pk_task_graph_lock and chk_task_graph_lock_single_row refuse a second row', async () => {
     await expectRefused(db.pool, 'INSERT INTO agentry.task_graph_lock (id) VALUES (true)', [],
       { constraint: 'pk_task_graph_lock', table: 'task_graph_lock' });
