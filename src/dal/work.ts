@@ -36,17 +36,15 @@ import type { Executor } from './executor.js';
 // ---------------------------------------------------------------------------
 
 /**
- * The integer ranges below mirror CHECK constraints of agentry.tasks
- * (chk_tasks_priority_range, chk_tasks_max_retries_range,
- * chk_tasks_complexity_range, chk_tasks_timeout_positive), so that a caller's
- * obvious mistake is refused before any SQL; the database still holds the
- * rule, and test/dal/work.test.ts checks these bounds against the generated
- * constraint catalog so the two cannot drift apart.
+ * Integer columns refuse fractions here (a type, not a rule); their ranges
+ * are the database's named CHECKs (chk_tasks_priority_range, ...), which come
+ * back as a ConstraintViolation that names the rule. They are not re-typed
+ * here, so there is one copy of each rule.
  */
-const prioritySchema = tasksSchema.shape.priority.int().min(1).max(10);
-const maxRetriesSchema = tasksSchema.shape.max_retries.int().min(0).max(10);
-const complexitySchema = tasksSchema.shape.complexity.unwrap().int().min(1).max(5);
-const timeoutSecondsSchema = tasksSchema.shape.timeout_seconds.unwrap().int().positive();
+const prioritySchema = tasksSchema.shape.priority.int();
+const maxRetriesSchema = tasksSchema.shape.max_retries.int();
+const complexitySchema = tasksSchema.shape.complexity.unwrap().int();
+const timeoutSecondsSchema = tasksSchema.shape.timeout_seconds.unwrap().int();
 const versionSchema = tasksSchema.shape.version.int().nonnegative();
 const limitSchema = z.number().int().min(1).max(10_000);
 

@@ -290,7 +290,7 @@ const agentry = createAgentry({ connectionString: process.env.DATABASE_URL, max:
 try {
   const created = await agentry.work.createTask({ title: 'packed task', priority: 7 });
   const readBack = await agentry.work.getTask(created.id);
-  const early = await refusal(() => agentry.work.createTask({ title: 'too urgent', priority: 11 }));
+  const early = await refusal(() => agentry.work.createTask({ title: 'too urgent', priority: 2.5 }));
   const late = await refusal(() => agentry.query('work.create_tasks', [JSON.stringify([{ title: 'too urgent', priority: 11 }])]));
   process.stdout.write(JSON.stringify({
     created: { title: created.title, priority: created.priority, status: created.status },
