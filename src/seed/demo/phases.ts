@@ -8,6 +8,8 @@
 
 import type pg from 'pg';
 
+import { agentMetricsSchema, correctionsSchema } from '../../../generated/index.js';
+
 import { TASK_TYPES } from '../reference.js';
 import {
   AGENT_TYPE_NAMES,
@@ -706,7 +708,8 @@ function agentStatePhase(): Phase {
 
 // ---------------------------------------------------------------- review
 
-const CORRECTION_TYPES = ['wrong_approach', 'incomplete', 'bug', 'style', 'missing_feature', 'other'];
+// Vocabularies come from the generated schemas (the CHECK lists), in their order.
+const CORRECTION_TYPES = correctionsSchema.shape.correction_type.options;
 const CODE_TYPES = ['code_generation', 'code_analysis', 'code_optimization', 'code_review', 'test_engineering'];
 
 function reviewPhase(): Phase {
@@ -1030,7 +1033,7 @@ function interactionsPhase(): Phase {
 
 // ---------------------------------------------------------------- telemetry
 
-const METRIC_TYPES = ['latency', 'tokens', 'cost', 'success_rate', 'error_rate'];
+const METRIC_TYPES = agentMetricsSchema.shape.metric_type.options;
 
 function metricsPhase(): Phase {
   return {
