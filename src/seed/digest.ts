@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 
 import type pg from 'pg';
 
+import { quoteIdent } from '../db/identifiers.js';
+
 /**
  * Columns that are not content: stamped by the database at write time
  * (updated_at by triggers, trust_records.created_at by the ledger's trigger).
@@ -49,10 +51,10 @@ export async function contentDigest(client: pg.ClientBase): Promise<ContentDiges
   }
   const tables: Record<string, TableDigest> = {};
   for (const [table, cols] of byTable) {
-    const row = `ROW(${cols.map((c) => `t.${quote(c)}`).join(', ')})::text`;
+    const row = `ROW(${cols.map((c) => `t.${quoteIdent(c)}`).join(', ')})::text`;
     const { rows } = await client.query<{ n: string; h: string }>(
       `SELECT count(*)::text AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 16))::bit(64)::bigint::numeric), 0)::text AS h
-         FROM agentry.${quote(table)} t`,
+         FROM agentry.${quoteIdent(table)} t`,
     );
     tables[table] = { rows: Number(rows[0]?.n ?? 0), hash: rows[0]?.h ?? '0' };
   }
@@ -61,6 +63,3 @@ export async function contentDigest(client: pg.ClientBase): Promise<ContentDiges
   return { digest: hash.digest('hex'), tables };
 }
 
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}

@@ -11,6 +11,7 @@
 
 import type pg from 'pg';
 
+import { quoteIdent } from '../../db/identifiers.js';
 import { MANIFEST_ID } from './manifest.js';
 import { inDemoRange, uuidRange, type TableCode } from './sql.js';
 
@@ -97,7 +98,7 @@ async function onlyDemoRows(client: pg.ClientBase): Promise<boolean> {
 }
 
 async function countRows(client: pg.ClientBase, table: string, where?: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM agentry.${table}${where ? ` WHERE ${where}` : ''}`);
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM agentry.${quoteIdent(table)}${where ? ` WHERE ${where}` : ''}`);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -142,14 +143,14 @@ export async function removeDemoData(client: pg.ClientBase, onStep: RemovalProgr
         // Partitions holding nothing but demo rows are emptied whole.
         for (const part of await partitionsOf(client, o.table)) {
           const { rows } = await client.query<{ other: boolean; demo: boolean }>(
-            `SELECT EXISTS (SELECT 1 FROM agentry.${part} WHERE ${o.other}) AS other, EXISTS (SELECT 1 FROM agentry.${part} WHERE ${o.demo}) AS demo`,
+            `SELECT EXISTS (SELECT 1 FROM agentry.${quoteIdent(part)} WHERE ${o.other}) AS other, EXISTS (SELECT 1 FROM agentry.${quoteIdent(part)} WHERE ${o.demo}) AS demo`,
           );
           if (!rows[0]?.demo) continue;
           if (rows[0].other) {
-            n += (await client.query(`DELETE FROM agentry.${part} WHERE ${o.demo}`)).rowCount ?? 0;
+            n += (await client.query(`DELETE FROM agentry.${quoteIdent(part)} WHERE ${o.demo}`)).rowCount ?? 0;
           } else {
             n += await countRows(client, part);
-            await client.query(`TRUNCATE agentry.${part}`);
+            await client.query(`TRUNCATE agentry.${quoteIdent(part)}`);
           }
         }
       } else if (o.table === 'tasks') {
