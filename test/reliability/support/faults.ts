@@ -47,7 +47,7 @@ export function spawnBin(args: string[], options: { cwd: string; env?: Record<st
 export async function waitFor(
   what: string | (() => string),
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
+  timeoutMs = 10_000,
   intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -81,8 +81,8 @@ export async function backendsOn(db: pg.Pool | pg.Client, database: string, appl
 }
 
 /** A pool on url whose dropped connections never crash the test process. */
-export function quietPool(url: string, max = 2): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max });
+export function quietPool(url: string, config: Omit<pg.PoolConfig, 'connectionString'> = {}): pg.Pool {
+  const pool = new pg.Pool({ max: 2, ...config, connectionString: url });
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
