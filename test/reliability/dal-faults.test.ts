@@ -50,7 +50,8 @@ beforeAll(async () => {
   // The pool is the test's (so it can count its clients); the DAL keeps its own listeners on it.
   pool = quietPool(db.url, { max: POOL_MAX, application_name: app });
   agentry = createAgentry({ pool }, { onError: (error) => heard.push(error) });
-  [blocker] = await agentry.work.createTasks([{ title: `${app} blocker`, status: 'queued' }]);
+  const [created] = await agentry.work.createTasks([{ title: `${app} blocker`, status: 'queued' }]);
+  blocker = created!;
 });
 
 afterAll(async () => {
