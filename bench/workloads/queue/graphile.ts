@@ -1,0 +1,84 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+
+import { Logger, makeWorkerUtils, run, runMigrations, type AddJobsJobSpec, type WorkerEvents } from 'graphile-worker';
+
+import { payload, type QueueSystem, type WorkResult } from './system.js';
+
+const TASK = 'bench';
+const silent = new Logger(() => () => undefined);
+
+/**
+ * graphile-worker 0.17: workerUtils.addJobs(specs) to enqueue (its bulk
+ * call), and its own runner to work: run({ concurrency: W }) with a no-op
+ * task, i.e. W workers that each get one job, run it and complete it, its
+ * defaults otherwise (no local queue, no batched completion). The pool has
+ * W connections for the workers plus the one its LISTEN holds. The clock
+ * starts at the first worker's first getJob and stops at the count-th
+ * job:success; jobs still in flight at that moment (at most W - 1) are not
+ * counted.
+ */
+export const graphileSystem: QueueSystem = {
+  name: 'graphile-worker',
+
+  async install(url) {
+    await runMigrations({ connectionString: url, logger: silent });
+  },
+
+  async enqueue(url, count, batch) {
+    const utils = await makeWorkerUtils({ connectionString: url, logger: silent });
+    try {
+      await utils.withPgClient((client) => client.query('SELECT 1'));
+      const start = performance.now();
+      for (let from = 0; from < count; from += batch) {
+        const specs: AddJobsJobSpec[] = [];
+        for (let n = from; n < Math.min(count, from + batch); n++) specs.push({ identifier: TASK, payload: payload(n) });
+        await utils.addJobs(specs);
+      }
+      return performance.now() - start;
+    } finally {
+      await utils.release();
+    }
+  },
+
+  async work(url, workers, count): Promise<WorkResult> {
+    const events = new EventEmitter() as WorkerEvents;
+    let start = 0;
+    let done = 0;
+    let ms = 0;
+    let finished!: () => void;
+    let failed!: (error: Error) => void;
+    const allDone = new Promise<void>((resolve, reject) => {
+      finished = resolve;
+      failed = reject;
+    });
+    events.on('worker:getJob:start', () => {
+      if (start === 0) start = performance.now();
+    });
+    events.on('job:success', () => {
+      done += 1;
+      if (done === count) {
+        ms = performance.now() - start;
+        finished();
+      }
+    });
+    events.on('job:error', ({ error }) => failed(error instanceof Error ? error : new Error(String(error))));
+    const runner = await run({
+      connectionString: url,
+      concurrency: workers,
+      maxPoolSize: workers + 1,
+      noHandleSignals: true,
+      pollInterval: 2000,
+      logger: silent,
+      events,
+      parsedCronItems: [],
+      taskList: { [TASK]: async () => undefined },
+    });
+    try {
+      await Promise.race([allDone, runner.promise.then(() => Promise.reject(new Error('graphile-worker stopped early')))]);
+      return { ms, done: count };
+    } finally {
+      await runner.stop();
+    }
+  },
+};
