@@ -3,10 +3,12 @@
  * failures to exit codes without string matching:
  *   usage      -> bad arguments or options (exit 2)
  *   connection -> no server, refused, auth, missing database, no container engine (exit 2)
+ *   privilege  -> the role connected lacks a privilege the command needs (exit 2; also
+ *                 any 'failed' error caused by SQLSTATE 42501 insufficient_privilege)
  *   check      -> the command ran and found a problem (exit 1)
  *   failed     -> an operation such as a migration failed (exit 1)
  */
-export type AgentryErrorKind = 'usage' | 'connection' | 'check' | 'failed';
+export type AgentryErrorKind = 'usage' | 'connection' | 'privilege' | 'check' | 'failed';
 
 export class AgentryError extends Error {
   readonly kind: AgentryErrorKind;
@@ -20,9 +22,21 @@ export class AgentryError extends Error {
 
 export function exitCodeFor(error: unknown): 1 | 2 {
   if (error instanceof AgentryError) {
-    return error.kind === 'usage' || error.kind === 'connection' ? 2 : 1;
+    if (error.kind === 'usage' || error.kind === 'connection' || error.kind === 'privilege') return 2;
+    return error.kind === 'failed' && isPrivilegeError(error) ? 2 : 1;
   }
-  return isConnectionError(error) ? 2 : 1;
+  return isConnectionError(error) || isPrivilegeError(error) ? 2 : 1;
+}
+
+/** Connected with a role that may not do what the command does (SQLSTATE 42501 in the cause chain). */
+export function isPrivilegeError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth += 1) {
+    if (current instanceof AgentryError && current.kind === 'privilege') return true;
+    if ((current as { code?: unknown }).code === '42501') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 // Errors that mean "could not reach or log in to the server", as opposed to a

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option, type OutputConfiguration } from 'commander';
 
 import { DEFAULT_DATABASE } from '../commands/demo.js';
 import { PROVIDERS } from '../db/server.js';
@@ -27,7 +27,35 @@ function version(): string {
   }
 }
 
-export function createProgram(io: Io = processIo): Command {
+/** Set when commander answers a command group called without its subcommand (it would print the group's help to stderr). */
+interface UsageState {
+  missingSubcommand?: Command;
+}
+
+const commandPath = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
+/**
+ * commander's output, with its usage errors as one line like Agentry's own
+ * ("agentry: unknown option '--x' (see agentry migrate up --help)"). With no
+ * showHelpAfterError, commander writes to writeErr only the help of a
+ * command group called without a subcommand: that is recorded, and main()
+ * prints one line instead.
+ */
+function usageOutput(io: Io, state: UsageState, cmd: Command): OutputConfiguration {
+  return {
+    writeOut: (s: string) => io.stdout(s),
+    writeErr: () => {
+      state.missingSubcommand ??= cmd;
+    },
+    outputError: (s: string) => io.stderr(`agentry: ${s.trim().replace(/^error: /, '')} (see ${commandPath(cmd)} --help)\n`),
+  };
+}
+
+export function createProgram(io: Io = processIo, usage: UsageState = {}): Command {
   const program = new Command('agentry')
     .description('Agentry: a database-first PostgreSQL toolkit (SQL migrations, typed data access, this CLI)')
     .version(version(), '-V, --version')
@@ -42,8 +70,6 @@ export function createProgram(io: Io = processIo): Command {
     .addOption(new Option('--migrations-dir <path>', 'migrations folder (default: the one shipped with Agentry)').env('AGENTRY_MIGRATIONS_DIR'))
     .option('--json', 'machine-readable output on stdout', false)
     .option('--verbose', 'server and migration logs on stderr, stack traces on errors', false)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .exitOverride()
     .addHelpText(
       'after',
@@ -57,6 +83,7 @@ Examples:
   agentry types --check                         exit 1 when generated/ is stale`,
     );
 
+  program.configureOutput(usageOutput(io, usage, program));
   for (const sub of [migrateCommand(io), demoCommand(io), verifyCommand(io), partitionsCommand(io), planCommand(io), seedCommand(io), docsCommand(io), typesCommand(io), formatCommand(io)]) {
     program.addCommand(sub);
   }
@@ -64,7 +91,7 @@ Examples:
   // these settings only to commands created with .command()).
   const inherit = (cmd: Command): void => {
     for (const child of cmd.commands) {
-      child.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).exitOverride().showHelpAfterError('(run with --help for usage)');
+      child.configureOutput(usageOutput(io, usage, child)).exitOverride();
       inherit(child);
     }
   };
@@ -74,14 +101,23 @@ Examples:
 
 /** Runs the CLI and returns the exit code; never calls process.exit itself. */
 export async function main(argv: readonly string[] = process.argv, io: Io = processIo): Promise<number> {
-  const program = createProgram(io);
+  const usage: UsageState = {};
+  const program = createProgram(io, usage);
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // commander has already printed the help or its own one-line error.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      // --help, -V and `agentry help <command>` (commander.help with exit code 0).
+      if (error.exitCode === 0) return 0;
+      const group = usage.missingSubcommand;
+      if (group) {
+        const path = commandPath(group);
+        const what = group === program ? 'a command is needed' : `${path.replace(/^agentry /, '')} needs a command`;
+        io.stderr(`agentry: ${what}: ${group.commands.map((c) => c.name()).join(', ')} (see ${path} --help)\n`);
+      }
+      // Otherwise commander has printed its one-line usage error. Usage errors exit 2.
+      return 2;
     }
     const opts = program.opts<{ verbose?: boolean; databaseUrl?: string }>();
     const known = [opts.databaseUrl, process.env.DATABASE_URL].filter((u): u is string => Boolean(u));

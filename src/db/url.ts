@@ -11,6 +11,15 @@ function parse(connectionString: string): URL {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new AgentryError('usage', `invalid database URL: scheme must be postgres:// or postgresql://, not ${url.protocol}//`);
   }
+  // The user, password and database are percent-decoded (here and by pg): a stray % would
+  // surface later as a bare "URI malformed".
+  for (const [part, value] of [['user name', url.username], ['password', url.password], ['database name', url.pathname]] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      throw new AgentryError('usage', `invalid database URL: the ${part} is not valid percent-encoding (write % as %25)`);
+    }
+  }
   return url;
 }
 

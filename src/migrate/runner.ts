@@ -6,7 +6,7 @@ import type pg from 'pg';
 
 import { connectionError } from '../db/admin.js';
 import { redactSecrets } from '../db/url.js';
-import { AgentryError, errorMessage, isConnectionError } from '../errors.js';
+import { AgentryError, errorMessage, isConnectionError, isPrivilegeError } from '../errors.js';
 import { AGENTRY_SCHEMA, MIGRATIONS_TABLE } from './config.js';
 import { assertMigrationsDir, IGNORE_PATTERN, listMigrationFiles, type MigrationFile } from './files.js';
 import {
@@ -184,7 +184,8 @@ export async function withMigrationSession<T>(options: MigrationSessionOptions, 
       prepared = await prepareLedger(client, files, checksumsOf(files));
     } catch (error) {
       if (isConnectionError(error)) throw connectionError(options.databaseUrl, error);
-      throw new AgentryError('failed', `cannot prepare the checksum ledger: ${redactSecrets(errorMessage(error), [options.databaseUrl])}`, {
+      const hint = isPrivilegeError(error) ? ': migrations run as a superuser or a member of agentry_owner' : '';
+      throw new AgentryError('failed', `cannot prepare the checksum ledger: ${redactSecrets(errorMessage(error), [options.databaseUrl])}${hint}`, {
         cause: error,
       });
     }

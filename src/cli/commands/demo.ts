@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 
 import { runDemo } from '../../commands/demo.js';
 import { AgentryError } from '../../errors.js';
+import { MIN_SCALE } from '../../seed/demo/plan.js';
 import { globals, migrationLog, printJson, serverOptions } from '../context.js';
 import { formatDemo } from '../format.js';
 import type { Io } from '../io.js';
@@ -12,8 +13,9 @@ export function demoCommand(io: Io): Command {
     .addOption(
       new Option('--scale <n>', 'demo data scale (1 = 10,000 tasks and 100,000 metric rows); 0 only migrates')
         .argParser((value) => {
-          const n = Number(value);
-          if (!Number.isFinite(n) || n < 0 || n > 100) throw new AgentryError('usage', `--scale must be a number from 0 to 100, not ${value}`);
+          // Decimal digits only: Number() would also take '', ' ', '0x10' and '1e1'.
+          const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value.trim()) ? Number(value) : NaN;
+          if (!(n === 0 || (n >= MIN_SCALE && n <= 100))) throw new AgentryError('usage', `--scale must be 0 or a number from ${MIN_SCALE} to 100, not "${value}"`);
           return n;
         })
         .default(1),

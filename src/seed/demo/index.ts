@@ -77,7 +77,7 @@ export async function checkSeedPrivileges(client: pg.ClientBase, demo: boolean):
   );
   if (!privileges.rows[0]?.ok) {
     throw new AgentryError(
-      'failed',
+      'privilege',
       `agentry seed writes the reference tables${demo ? ' and creates partitions' : ''}: connect as a superuser or a member of agentry_owner`,
     );
   }
