@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import type { SeedResult } from '../../src/commands/seed.js';
+import { runVerify } from '../../src/commands/verify.js';
+import { createDatabase, dropDatabase, withClient } from '../../src/db/admin.js';
+import { withDatabase } from '../../src/db/url.js';
+import { contentDigest } from '../../src/seed/digest.js';
+import { runBin } from '../helpers/cli.js';
+import { recordFigures } from '../helpers/figures.js';
+import { tempDir } from '../helpers/fs.js';
+import { backendsOn, quietPool, spawnBin, waitFor } from './support/faults.js';
+import '../setup/context.js';
+
+// `agentry seed --demo --scale 0.2` (2,000 tasks, 20,000 metric rows, 188
+// batches at --batch-size 100) as a real subprocess, interrupted again and
+// again: SIGKILL at three points of the run (each re-run resumes and gets
+// further), then one of its connections terminated by the server in the middle
+// of a batch. The last run completes, and the data equals, table by table, that
+// of one uninterrupted run (default batch size) into another clone of the same
+// template. test/cli/seed.test.ts kills a scale-0.05 run once, in-process
+// resume; this is the binary, many faults, and a larger dataset.
+
+const SCALE = '0.2';
+const AS_OF = '2026-06-15';
+const SEED_ARGS = ['seed', '--demo', '--scale', SCALE, '--as-of', AS_OF];
+/** The killed runs: small batches (many commit points), two connections. */
+const INTERRUPTED_ARGS = [...SEED_ARGS, '--batch-size', '100', '--jobs', '2'];
+const DATA_RULES = ['dependency-cycles', 'parent-cycles', 'workflow-counters', 'agent-counters', 'trust-scores'];
+
+let adminUrl = '';
+let cwd = '';
+let admin: pg.Pool;
+const created: string[] = [];
+
+const figures = {
+  seedRuns: 0,
+  sigkills: 0,
+  backendTerminations: 0,
+  batchesDoneBeforeEachFault: '',
+  batchesResumed: 0,
+  tasksSeeded: 0,
+  metricRowsSeeded: 0,
+  tablesCompared: 0,
+  tablesDiffering: 0,
+  rowsLost: 0,
+  wallSeconds: 0,
+};
+
+async function freshDatabase(): Promise<string> {
+  const name = `agentry_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await createDatabase(adminUrl, name, { template: inject('agentryTemplateDb') });
+  created.push(name);
+  return name;
+}
+
+beforeAll(async () => {
+  adminUrl = inject('agentryAdminUrl');
+  cwd = await tempDir('agentry-faults-seed-');
+  admin = quietPool(adminUrl);
+});
+
+afterAll(async () => {
+  await admin?.end();
+  for (const name of created.splice(0)) await dropDatabase(adminUrl, name);
+  recordFigures('faults-seed', figures);
+});
+
+const env = (database: string) => ({ DATABASE_URL: adminUrl, AGENTRY_DATABASE: database });
+
+/** Batches recorded as done in the demo manifest (each commits with its batch), and its state; null before it exists. */
+async function manifestOf(client: pg.Client): Promise<{ state: string; done: number } | null> {
+  const { rows } = await client.query<{ state: string; done: Record<string, number[]> | null }>(
+    `SELECT metadata #>> '{agentry_demo_manifest,state}' AS state, metadata #> '{agentry_demo_manifest,done}' AS done
+       FROM agentry.workflows WHERE workflow_type = 'agentry_demo'`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return { state: row.state, done: Object.values(row.done ?? {}).reduce((n, batches) => n + batches.length, 0) };
+}
+
+describe('agentry seed --demo interrupted again and again', () => {
+  it('SIGKILL three times and a terminated connection once; the next run completes with the data of an uninterrupted run', async () => {
+    const started = performance.now();
+    const [reference, db] = [await freshDatabase(), await freshDatabase()];
+
+    const clean = await runBin(['--json', ...SEED_ARGS, '--digest'], { cwd, env: env(reference), timeoutMs: 150_000 });
+    figures.seedRuns += 1;
+    expect(clean.code, clean.stderr).toBe(0);
+    const cleanResult = JSON.parse(clean.stdout) as SeedResult;
+    expect(cleanResult.demo!.action).toBe('seeded');
+
+    const watcher = new pg.Client({ connectionString: withDatabase(adminUrl, db) });
+    watcher.on('error', () => undefined);
+    await watcher.connect();
+    const beforeFaults: number[] = [];
+    try {
+      // Each fault lands once the manifest records this many batches (of 188): tasks, then their
+      // dependencies and trust rounds, then metrics and the rest, the last in the middle of a batch.
+      for (const [i, threshold] of [20, 60, 110, 150].entries()) {
+        const run = spawnBin(INTERRUPTED_ARGS, { cwd, env: env(db) });
+        figures.seedRuns += 1;
+        let manifest: { state: string; done: number } | null = null;
+        await waitFor(
+          () => `${threshold} batches done (manifest: ${JSON.stringify(manifest)}, stderr: ${run.output().stderr})`,
+          async () => {
+            if (run.child.exitCode !== null) throw new Error(`the seed exited before the fault (${run.child.exitCode}): ${run.output().stderr}`);
+            manifest = await manifestOf(watcher);
+            return manifest !== null && manifest.state === 'seeding' && manifest.done >= threshold;
+          },
+          120_000,
+          10,
+        );
+        beforeFaults.push((manifest as { done: number } | null)!.done);
+        if (i < 3) {
+          run.child.kill('SIGKILL');
+          figures.sigkills += 1;
+          expect((await run.done).signal).toBe('SIGKILL');
+        } else {
+          // One of its two connections while it runs a statement (a batch, or the VACUUM after one): the server ends that session.
+          let pid = 0;
+          await waitFor('a seeding connection in the middle of a batch', async () => {
+            pid = (await backendsOn(admin, db, 'agentry seed')).find((b) => b.state === 'active')?.pid ?? 0;
+            return pid !== 0;
+          });
+          await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+          figures.backendTerminations += 1;
+          const failed = await run.done;
+          expect(failed.signal).toBeNull();
+          expect(failed.code).toBe(1);
+          expect(failed.stdout).toBe('');
+          expect(failed.stderr).toMatch(/^agentry: demo seed failed in phase [a-z-]+, batch \d+ of \d+: terminating connection due to administrator command\n$/);
+        }
+        // What the interrupted run committed is recorded, and nothing it did not record is lost or doubled:
+        // the manifest never goes back, and the dataset is still "seeding".
+        const after = await manifestOf(watcher);
+        expect(after!.state).toBe('seeding');
+        expect(after!.done).toBeGreaterThanOrEqual(beforeFaults[i]!);
+      }
+    } finally {
+      await watcher.end();
+    }
+    figures.batchesDoneBeforeEachFault = beforeFaults.join(', ');
+
+    const resumed = await runBin(['--json', ...INTERRUPTED_ARGS, '--digest'], { cwd, env: env(db), timeoutMs: 150_000 });
+    figures.seedRuns += 1;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = JSON.parse(resumed.stdout) as SeedResult;
+    expect(result.demo!.action).toBe('resumed');
+    figures.batchesResumed = result.demo!.phases.reduce((n, p) => n + p.resumed, 0);
+    // Most of the work was done by the interrupted runs: at least what the last fault saw recorded.
+    expect(figures.batchesResumed).toBeGreaterThanOrEqual(beforeFaults.at(-1)!);
+
+    // The same data as the uninterrupted run, table by table (content columns; row counts included).
+    const [mine, theirs] = await Promise.all([
+      withClient(withDatabase(adminUrl, db), (client) => contentDigest(client)),
+      withClient(withDatabase(adminUrl, reference), (client) => contentDigest(client)),
+    ]);
+    figures.tablesCompared = Object.keys(theirs.tables).length;
+    const differing = Object.keys(theirs.tables).filter((t) => JSON.stringify(mine.tables[t]) !== JSON.stringify(theirs.tables[t]));
+    figures.tablesDiffering = differing.length;
+    figures.rowsLost = Object.keys(theirs.tables).reduce((n, t) => n + Math.max(0, theirs.tables[t]!.rows - (mine.tables[t]?.rows ?? 0)), 0);
+    expect(differing).toEqual([]);
+    expect(mine.digest).toBe(theirs.digest);
+    // What the binary prints with --digest agrees.
+    expect(result.digest!.digest).toBe(cleanResult.digest!.digest);
+    expect(result.digest!.digest).toBe(mine.digest);
+    figures.tasksSeeded = mine.tables['tasks']!.rows;
+    figures.metricRowsSeeded = mine.tables['agent_metrics']!.rows;
+    expect(figures.tasksSeeded).toBe(2000);
+
+    const verify = await runVerify({ databaseUrl: withDatabase(adminUrl, db), rules: DATA_RULES });
+    expect(verify.ok, JSON.stringify(verify)).toBe(true);
+    // No seeding session is left behind.
+    expect(await backendsOn(admin, db, 'agentry seed')).toEqual([]);
+    figures.wallSeconds = Math.round((performance.now() - started) / 100) / 10;
+  }, 240_000);
+});
