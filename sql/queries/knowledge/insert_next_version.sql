@@ -3,7 +3,7 @@
 -- description: columns named in $2 (a JSON object keyed by column) changed and every other content column copied.
 -- description: trg_knowledge_entries_version numbers it; uq_knowledge_entries_previous_version_id refuses a second successor.
 -- description: No row back means the previous entry does not exist.
--- param: $1 previous_id uuid = (SELECT id FROM agentry.knowledge_entries LIMIT 1)
+-- param: $1 previous_id uuid = (SELECT e.id FROM agentry.knowledge_entries e WHERE NOT EXISTS (SELECT FROM agentry.knowledge_entries n WHERE n.previous_version_id = e.id) LIMIT 1)
 -- param: $2 changes jsonb = '{"content": "Wait base * 2^attempt, capped at max, with full jitter.", "tags": ["retry", "backoff"]}'
 -- expect: index pk_knowledge_entries
 -- expect: no-seq-scan knowledge_entries
