@@ -521,7 +521,12 @@ function kindName(e: Node): string {
  * `under` (through the TypeScript 7 API: one tsgo process for the call) and
  * checks every sink in them.
  */
-export function checkProject(tsconfig: string, options: { root: string; under: string; allow?: readonly Allowance[] }): CheckResult {
+/**
+ * Parses every .ts file that `tsconfig` includes and whose path starts with
+ * `under` (through the TypeScript 7 API: one tsgo process for the call) and
+ * hands them to `fn`, keyed by absolute path.
+ */
+export function withSourceFiles<T>(tsconfig: string, options: { root: string; under: string }, fn: (files: ReadonlyMap<string, SourceFile>) => T): T {
   const api = new API({ cwd: options.root });
   try {
     const snapshot = api.updateSnapshot({ openProjects: [tsconfig] });
@@ -534,29 +539,43 @@ export function checkProject(tsconfig: string, options: { root: string; under: s
       const sf = project.program.getSourceFile(name);
       if (sf) files.set(resolve(sf.fileName), sf);
     }
-    const checker = new Checker(options.root, files, options.allow ?? []);
-    for (const sf of files.values()) checker.run(sf);
-    return {
-      files: files.size,
-      sites: checker.sites,
-      findings: checker.findings,
-      unused: (options.allow ?? []).filter((a) => !checker.used.has(a)),
-      used: checker.used,
-    };
+    return fn(files);
   } finally {
     api.close();
   }
 }
 
-/** Checks in-memory files (name -> source), written to a temporary project for the parser. */
-export function checkSnippets(sources: Record<string, string>, allow: readonly Allowance[] = []): CheckResult {
-  const dir = mkdtempSync(join(tmpdir(), 'agentry-sql-check-'));
+/** withSourceFiles over in-memory files (name -> source) under src/ of a temporary project. */
+export function withSnippets<T>(sources: Record<string, string>, fn: (files: ReadonlyMap<string, SourceFile>, root: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'agentry-ast-check-'));
   try {
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', strict: false, noEmit: true, types: [] }, include: ['src'] }));
     mkdirSync(join(dir, 'src'), { recursive: true });
     for (const [name, text] of Object.entries(sources)) writeFileSync(join(dir, 'src', name), text);
-    return checkProject(join(dir, 'tsconfig.json'), { root: dir, under: 'src', allow });
+    return withSourceFiles(join(dir, 'tsconfig.json'), { root: dir, under: 'src' }, (files) => fn(files, dir));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Checks every sink of the files `tsconfig` includes under `under`. */
+export function checkProject(tsconfig: string, options: { root: string; under: string; allow?: readonly Allowance[] }): CheckResult {
+  return withSourceFiles(tsconfig, options, (files) => checkFiles(files, options.root, options.allow ?? []));
+}
+
+/** Checks in-memory files (name -> source), written to a temporary project for the parser. */
+export function checkSnippets(sources: Record<string, string>, allow: readonly Allowance[] = []): CheckResult {
+  return withSnippets(sources, (files, root) => checkFiles(files, root, allow));
+}
+
+function checkFiles(files: ReadonlyMap<string, SourceFile>, root: string, allow: readonly Allowance[]): CheckResult {
+  const checker = new Checker(root, files as ProgramFiles, allow);
+  for (const sf of files.values()) checker.run(sf);
+  return {
+    files: files.size,
+    sites: checker.sites,
+    findings: checker.findings,
+    unused: allow.filter((a) => !checker.used.has(a)),
+    used: checker.used,
+  };
 }
