@@ -6,12 +6,16 @@ import { quoteIdent } from '../db/identifiers.js';
 
 /**
  * Columns that are not content: stamped by the database at write time
- * (updated_at by triggers, trust_records.created_at by the ledger's trigger).
- * Everything else, identity ids included, is compared.
+ * (updated_at by triggers, trust_records.created_at by the ledger's trigger,
+ * and the created_at of the reference rows the migrations insert, which is
+ * when the database was migrated). Everything else, identity ids included, is
+ * compared.
  */
 export const NOT_CONTENT: Readonly<Record<string, readonly string[]>> = {
   '*': ['updated_at'],
   trust_records: ['created_at'],
+  agent_types: ['created_at'],
+  task_types: ['created_at'],
 };
 
 /** Tables left out: migration bookkeeping and the graph lock's counter. */

@@ -65,16 +65,17 @@ export interface Backend {
   wait_event_type: string | null;
   wait_event: string | null;
   query: string | null;
+  backend_start: Date;
 }
 
 /** Sessions of another process on the database `database` (seen from any connection to the server). */
 export async function backendsOn(db: pg.Pool | pg.Client, database: string, applicationName?: string): Promise<Backend[]> {
   const { rows } = await db.query<Backend>(
-    `SELECT pid, application_name, state, wait_event_type, wait_event, query
+    `SELECT pid, application_name, state, wait_event_type, wait_event, query, backend_start
        FROM pg_stat_activity
       WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
         AND ($2::text IS NULL OR application_name = $2::text)
-      ORDER BY pid`,
+      ORDER BY backend_start, pid`,
     [database, applicationName ?? null],
   );
   return rows;
