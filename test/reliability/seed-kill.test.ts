@@ -8,7 +8,7 @@ import { runSeed, type SeedResult } from '../../src/commands/seed.js';
 import { runVerify } from '../../src/commands/verify.js';
 import { createDatabase, dropDatabase, withClient } from '../../src/db/admin.js';
 import { withDatabase } from '../../src/db/url.js';
-import { contentDigest } from '../../src/seed/digest.js';
+import { contentDigest, type ContentDigest } from '../../src/seed/digest.js';
 import { runBin } from '../helpers/cli.js';
 import { recordFigures } from '../helpers/figures.js';
 import { tempDir } from '../helpers/fs.js';
@@ -189,7 +189,7 @@ describe('comparing datasets across databases', () => {
     created.push(migrated);
     await new Promise((resolve) => setTimeout(resolve, 20)); // a later now() than the template's
     await migrateUp({ databaseUrl: withDatabase(adminUrl, migrated), lint: false });
-    const digests = [];
+    const digests: ContentDigest[] = [];
     for (const name of [cloned, migrated]) {
       const result = await runSeed({ databaseUrl: withDatabase(adminUrl, name), demo: { scale: 0.01, asOf: AS_OF }, digest: true });
       expect(result.demo!.action).toBe('seeded');
