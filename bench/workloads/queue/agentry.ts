@@ -21,7 +21,7 @@ export const agentrySystem: QueueSystem = {
   },
 
   async enqueue(url, count, batch) {
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const pool = openPool(url, 1);
     const agentry = createAgentry({ pool });
     try {
       await pool.query('SELECT 1');
@@ -39,7 +39,7 @@ export const agentrySystem: QueueSystem = {
   },
 
   async work(url, workers, count): Promise<WorkResult> {
-    const pool = new pg.Pool({ connectionString: url, max: workers });
+    const pool = openPool(url, workers);
     const agentry = createAgentry({ pool });
     const claimMs = new Float64Array(count);
     const completeMs = new Float64Array(count);
@@ -62,6 +62,18 @@ export const agentrySystem: QueueSystem = {
     }
   },
 };
+
+/**
+ * A pool whose idle connections may be terminated without crashing the
+ * process: pool.end() resolves before every socket has closed, and the run's
+ * database is then dropped WITH (FORCE).
+ */
+function openPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
 
 /** Opens all `size` connections of a pool before the clock starts. */
 export async function warm(pool: pg.Pool, size: number): Promise<void> {

@@ -6,9 +6,20 @@ import { queries } from '../../../src/dal/index.js';
  * Bulk backlogs for the scaling part: queued tasks of the same shape the DAL
  * creates (a title, status 'queued', input {"n": i}), inserted with
  * INSERT ... SELECT generate_series in chunks (the DAL would take minutes for
- * a million), so that every trigger and index on tasks still sees each row.
+ * a million). The indexes of tasks that back no constraint are dropped first
+ * and built again after the load (CREATE INDEX sorts once instead of inserting
+ * a million entries one by one into each of ~24 indexes): the same schema,
+ * with freshly built indexes, several times faster. Triggers fire as usual.
  */
 export async function fillQueuedTasks(client: pg.Client, count: number, chunk = 250_000): Promise<void> {
+  const { rows: indexes } = await client.query<{ definition: string; name: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+      WHERE i.indrelid = 'agentry.tasks'::regclass
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+      ORDER BY 1`,
+  );
+  for (const index of indexes) await client.query(`DROP INDEX ${index.name}`);
   for (let from = 1; from <= count; from += chunk) {
     const to = Math.min(count, from + chunk - 1);
     await client.query(
@@ -17,6 +28,9 @@ export async function fillQueuedTasks(client: pg.Client, count: number, chunk = 
       [from, to],
     );
   }
+  await client.query("SET maintenance_work_mem = '256MB'");
+  // The definitions are the server's own (pg_get_indexdef).
+  for (const index of indexes) await client.query(index.definition);
 }
 
 export interface ClaimPlanFigures {

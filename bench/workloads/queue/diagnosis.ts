@@ -39,6 +39,41 @@ async function disableTrigger(client: pg.Client, name: string): Promise<void> {
   await client.query(`ALTER TABLE agentry.tasks DISABLE TRIGGER ${name === 'USER' ? 'USER' : quoteIdent(name)}`);
 }
 
+/**
+ * Indexes on columns a queued task leaves NULL (no parent, workflow, plan,
+ * chain, template, schedule, user, client, agent type, type, model or
+ * language), with the predicate that leaves those rows out. Every query they
+ * serve (the foreign keys' look-ups, col = $1, input ->> 'model' = $1) implies
+ * the predicate, so each still serves them. worker_id and agent_id are not
+ * listed: a claim usually sets them.
+ */
+export const NULL_FREE_PREDICATES: Readonly<Record<string, string>> = {
+  idx_tasks_assigned_agent_type: 'assigned_agent_type IS NOT NULL',
+  idx_tasks_parent: 'parent_task_id IS NOT NULL',
+  idx_tasks_workflow: 'workflow_id IS NOT NULL',
+  idx_tasks_plan_status: 'plan_id IS NOT NULL',
+  idx_tasks_chain: 'chain_id IS NOT NULL',
+  idx_tasks_template: 'template_id IS NOT NULL',
+  idx_tasks_schedule: 'schedule_id IS NOT NULL',
+  idx_tasks_user: 'user_id IS NOT NULL',
+  idx_tasks_client_created: 'client_id IS NOT NULL',
+  idx_tasks_type_input_model: 'type IS NOT NULL',
+  idx_tasks_input_model: "(input ->> 'model') IS NOT NULL",
+  idx_tasks_input_language: "(input ->> 'language') IS NOT NULL",
+};
+
+/** Rebuilds the indexes of NULL_FREE_PREDICATES as partial indexes (same name, same columns). */
+async function nullFreeIndexes(client: pg.Client): Promise<void> {
+  for (const index of await tasksIndexes(client)) {
+    const predicate = NULL_FREE_PREDICATES[index.name];
+    if (!predicate) continue;
+    if (/ WHERE /i.test(index.definition)) throw new Error(`${index.name} is already partial: ${index.definition}`);
+    await client.query(`DROP INDEX agentry.${quoteIdent(index.name)}`);
+    // The definition is the server's own (pg_indexes.indexdef); the predicate a constant above.
+    await client.query(`${index.definition} WHERE ${predicate}`);
+  }
+}
+
 export const VARIANTS: readonly Variant[] = [
   { name: 'as migrated', removes: 'nothing (the reference)', apply: async () => undefined },
   {
@@ -77,6 +112,19 @@ export const VARIANTS: readonly Variant[] = [
     apply: async (client) => {
       await dropIndexes(client, () => false);
       await disableTrigger(client, 'USER');
+    },
+  },
+  {
+    name: 'proposed: NULL-free indexes',
+    removes: `nothing; the ${Object.keys(NULL_FREE_PREDICATES).length} indexes on columns a queued task leaves NULL become partial (WHERE col IS NOT NULL)`,
+    apply: nullFreeIndexes,
+  },
+  {
+    name: 'proposed + no GIN',
+    removes: 'the above, and the two GIN indexes (input, metadata)',
+    apply: async (client) => {
+      await nullFreeIndexes(client);
+      await dropIndexes(client, (index) => !isGin(index));
     },
   },
 ];

@@ -53,6 +53,16 @@ export function createScript(): string {
   return `${substitute(queries.get('work.create_tasks').text, { 1: ':tasks' }).trimEnd()};\n`;
 }
 
+/** pgbench's version line, or null when it cannot be run (not installed). */
+export async function pgbenchVersion(): Promise<string | null> {
+  try {
+    const { code, stdout } = await exec(PGBENCH, ['--version']);
+    return code === 0 ? stdout.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface PgbenchResult {
   transactions: number;
   tps: number;
