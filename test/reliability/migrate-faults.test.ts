@@ -190,23 +190,33 @@ const WAITING = /^agentry: another agentry migrate is running on postgres:\/\/\S
 describe('two (or more) `agentry migrate up` at once', () => {
   it('three started together on an empty database: one applies every migration once, the others wait and find nothing to do', async () => {
     const db = await emptyDatabase();
-    const runs = [up(db, '--json', 'migrate', 'up'), up(db, '--json', 'migrate', 'up', '--lock-wait', '30'), up(db, '--json', 'migrate', 'up')];
-    figures.concurrentRuns += runs.length;
-    const results = await Promise.all(runs.map((r) => r.done));
-    for (const result of results) expect(result.code, result.stderr).toBe(0);
-    const applied = results.map((r) => appliedBy(r.stdout));
-    // Exactly one run applied anything, and it applied all of them; nothing twice.
-    expect(applied.filter((names) => names.length > 0)).toEqual([all]);
-    figures.migrationsApplied += applied.flat().length;
-    for (const [i, result] of results.entries()) {
-      if (applied[i]!.length > 0) continue;
-      // A run that found the lock taken says so in one line (and one that came late says nothing).
-      if (result.stderr !== '') {
-        figures.runsThatWaited += 1;
-        expect(result.stderr).toMatch(WAITING);
-      }
+    // The gate keeps the winner inside GATE until both others are seen waiting: a real overlap, however slow the machine.
+    const gate = await closeGate(db);
+    try {
+      const runs = [up(db, '--json', 'migrate', 'up'), up(db, '--json', 'migrate', 'up', '--lock-wait', '30'), up(db, '--json', 'migrate', 'up')];
+      figures.concurrentRuns += runs.length;
+      await waitFor(
+        () => `one run at the gate and two waiting: ${JSON.stringify(runs.map((r) => r.output().stderr))}`,
+        () => runs.filter((r) => WAITING.test(r.output().stderr)).length === 2,
+      );
+      const winner = runs.find((r) => r.output().stderr === '')!;
+      const pid = await waitAtGate(db, winner);
+      for (const run of runs) if (run !== winner) expect(WAITING.exec(run.output().stderr)![1]).toBe(String(pid));
+      figures.runsThatWaited += 2;
+      await gate.open();
+      const results = await Promise.all(runs.map((r) => r.done));
+      for (const result of results) expect(result.code, result.stderr).toBe(0);
+      const applied = results.map((r) => appliedBy(r.stdout));
+      // Exactly one run applied anything, and it applied all of them; nothing twice.
+      expect(applied.filter((names) => names.length > 0)).toEqual([all]);
+      expect(applied[runs.indexOf(winner)]).toEqual(all);
+      figures.migrationsApplied += applied.flat().length;
+      // The others said they waited, in one line each, and nothing else.
+      for (const [i, result] of results.entries()) if (runs[i] !== winner) expect(result.stderr).toMatch(WAITING);
+      await expectHead(db);
+    } finally {
+      await gate.open();
     }
-    await expectHead(db);
   }, 120_000);
 
   it('a second run while the first is mid-migration: --no-lock-wait and a short --lock-wait refuse in one line; waiting runs take the rest, each migration once', async () => {

@@ -47,7 +47,7 @@ export function spawnBin(args: string[], options: { cwd: string; env?: Record<st
 export async function waitFor(
   what: string | (() => string),
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
+  timeoutMs = 60_000,
   intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
