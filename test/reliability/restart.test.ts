@@ -148,6 +148,22 @@ describe('PostgreSQL restarted while workers are claiming', () => {
       completed.add(task.id);
     }
 
+    /** The tasks the database says worker i runs (a plain query of the test's: the server may be down again, so retried). */
+    async function heldBy(i: number): Promise<Pick<Tasks, 'id' | 'version'>[]> {
+      for (;;) {
+        try {
+          const { rows } = await holdings[i]!.query<Pick<Tasks, 'id' | 'version'>>(
+            `SELECT id, version FROM agentry.tasks WHERE worker_id = $1 AND status = 'running' AND capability_required = $2`,
+            [workerIds[i], CAPABILITY],
+          );
+          return rows;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await sleep(50);
+        }
+      }
+    }
+
     async function work(i: number): Promise<void> {
       const log = logs[i]!;
       let lostClaim = false;
@@ -162,18 +178,7 @@ describe('PostgreSQL restarted while workers are claiming', () => {
         if (lostClaim) {
           // A claim may have committed without its reply: what the database says this worker runs is its own.
           // (Every task it knew of is completed by now: it claims only with empty hands.)
-          const held = await retrying(log, async () => {
-            try {
-              return (
-                await holdings[i]!.query<Pick<Tasks, 'id' | 'version'>>(
-                  `SELECT id, version FROM agentry.tasks WHERE worker_id = $1 AND status = 'running' AND capability_required = $2`,
-                  [workerIds[i], CAPABILITY],
-                )
-              ).rows;
-            } catch (error) {
-              throw new ConnectionError(`holdings: ${String(error)}`, { retryable: true, cause: error });
-            }
-          });
+          const held = await heldBy(i);
           const known = new Set(claimed.map((t) => t.id));
           const orphans = held.filter((t) => !known.has(t.id));
           log.adopted += orphans.length;
