@@ -19,7 +19,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { openServer, serverOptionsFromEnv, type OpenServerOptions } from '../src/db/server.js';
 import { redactSecrets, redactUrl } from '../src/db/url.js';
 import { formatComparison } from './lib/harness.js';
-import { formatBars, renderPerformanceDoc, SECTION_ORDER, type MachineInfo, type SavedSection } from './lib/report.js';
+import { dropStaleScratch } from './lib/scratch.js';
+import { formatBars, groupNotes, renderPerformanceDoc, SECTION_ORDER, type MachineInfo, type SavedSection } from './lib/report.js';
 import type { BenchContext, BenchSection, Workload } from './lib/types.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,7 +108,7 @@ export function readSavedSections(dir: string): SavedSection[] {
 export function printSection(section: BenchSection): string {
   const parts = [`== ${section.title} (${section.id})`];
   for (const { result, reference } of section.comparisons) parts.push(formatComparison(result, reference));
-  parts.push(...section.notes);
+  parts.push(...groupNotes(section.notes).map((g) => g.lines.join('\n')));
   if (section.bars.length) parts.push(formatBars(section.bars));
   return `${parts.join('\n\n')}\n`;
 }
@@ -131,6 +132,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRunResu
   const machine = machineInfo(server.serverVersion, server.provider === 'url' ? `server given by URL` : server.description.replace(/ \(data .*\)$/, ''));
   const result: BenchRunResult = { sections: [], errors: [] };
   try {
+    const stale = await dropStaleScratch(server.connectionString);
+    if (stale.length) log(`bench: dropped ${stale.length} scratch database(s) of runs no longer alive`);
     const ctx: BenchContext = { adminUrl: server.connectionString, quick, rounds, log };
     mkdirSync(reportsDir, { recursive: true });
     for (const id of ids) {

@@ -82,7 +82,8 @@ export function renderSection(saved: SavedSection): string {
   out.push(`- Machine: ${machineLine(saved)}`);
   out.push(`- Load average (1 min) at start / end: ${saved.load.start.toFixed(2)} / ${saved.load.end.toFixed(2)}${saved.load.start > saved.machine.cores * 0.5 || saved.load.end > saved.machine.cores * 0.5 ? ' (other work was running: read the ratios, which alternation protects, more than the absolute figures)' : ''}`);
   const noises = section.comparisons.flatMap((c) => c.result.contenders.map((x) => x.spread * 50));
-  if (noises.length) out.push(`- Noise (± half the spread of per-round throughputs, per contender): ${fmt(Math.min(...noises), 1)}% to ${fmt(Math.max(...noises), 1)}%`);
+  if (noises.length && saved.rounds > 1) out.push(`- Noise (± half the spread of per-round throughputs, per contender): ${fmt(Math.min(...noises), 1)}% to ${fmt(Math.max(...noises), 1)}%`);
+  else if (noises.length) out.push('- Noise: not measured (one round)');
   if (saved.note) out.push(`- Note: ${saved.note}`);
   out.push('');
   if (section.bars.length) {
@@ -93,9 +94,9 @@ export function renderSection(saved: SavedSection): string {
   for (const { result, reference } of section.comparisons) {
     out.push(`**${result.title}** (${result.contenders[0]?.rounds ?? 0} rounds, alternated)`, '', ...comparisonTable(result, reference), '');
   }
-  for (const note of section.notes) {
-    // Preformatted tables (lines starting with '|' or spaces) go through as they are.
-    out.push(note, '');
+  for (const group of groupNotes(section.notes)) {
+    // Space-aligned tables become code blocks; markdown tables and prose go through as they are.
+    out.push(group.preformatted ? ['```text', ...group.lines, '```'].join('\n') : group.lines.join('\n'), '');
   }
   return out.join('\n');
 }
@@ -128,6 +129,18 @@ export function renderPerformanceDoc(sections: SavedSection[]): string {
 function rank(id: string): number {
   const i = SECTION_ORDER.indexOf(id);
   return i === -1 ? SECTION_ORDER.length : i;
+}
+
+/** Notes in runs: consecutive space-indented lines (a plain-text table) form one preformatted group. */
+export function groupNotes(notes: readonly string[]): { preformatted: boolean; lines: string[] }[] {
+  const groups: { preformatted: boolean; lines: string[] }[] = [];
+  for (const note of notes) {
+    const preformatted = /^ {2}/.test(note);
+    const last = groups[groups.length - 1];
+    if (preformatted && last?.preformatted) last.lines.push(note);
+    else groups.push({ preformatted, lines: [note] });
+  }
+  return groups;
 }
 
 /** The plain-text form printed to stdout after a section ran. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 import { migrateUp } from '../../src/commands/migrate.js';
-import { createDatabase, dropDatabase } from '../../src/db/admin.js';
+import { createDatabase, dropDatabase, listDatabases } from '../../src/db/admin.js';
 import { withDatabase } from '../../src/db/url.js';
 import { seedReferenceData } from '../../src/seed/reference-seed.js';
 
@@ -38,6 +38,22 @@ export async function scratchDatabase(adminUrl: string, purpose: string, options
     throw error;
   }
   return { name, url, drop };
+}
+
+/** Drops scratch databases left by bench runs that are no longer alive (killed mid-run). Returns their names. */
+export async function dropStaleScratch(adminUrl: string): Promise<string[]> {
+  const stale = (await listDatabases(adminUrl, `${SCRATCH_PREFIX}%`)).filter((name) => {
+    const pid = Number(/_(\d+)_[0-9a-f]{6}$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  });
+  for (const name of stale) await dropDatabase(adminUrl, name);
+  return stale;
 }
 
 /** Runs fn with a connected client, always closing it. */
