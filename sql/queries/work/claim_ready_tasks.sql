@@ -4,6 +4,10 @@
 -- description: and required capability. FOR UPDATE SKIP LOCKED lets concurrent claimers take disjoint
 -- description: batches without waiting on each other. Moves them to $6 ('assigned' or 'running'),
 -- description: records who claimed them (worker_id, agent_id: NULL when not given) and returns them in claim order.
+-- description: The roll-up trigger updates the workflow row of every claimed task, and the agent rows when
+-- description: the claimant changes: those rows are locked first, workflows then agents, each in id order (the
+-- description: order of a single-task update: its workflow, then its agent), so that concurrent batches over
+-- description: overlapping workflows cannot deadlock, as they did when the trigger took them in row order.
 -- param: $1 worker_id uuid = (SELECT id FROM agentry.workers LIMIT 1)
 -- param: $2 agent_id varchar = NULL
 -- param: $3 batch_size integer = 10
@@ -15,7 +19,9 @@
 WITH
   picked AS (
     SELECT
-      t.id
+      t.id,
+      t.workflow_id,
+      t.agent_id
     FROM
       agentry.tasks t
     WHERE
@@ -41,6 +47,32 @@ WITH
     FOR UPDATE OF
       t SKIP LOCKED
   ),
+  locked_workflows AS (
+    SELECT
+      w.id
+    FROM
+      agentry.workflows w
+    WHERE
+      w.id IN (SELECT p.workflow_id FROM picked p)
+    ORDER BY
+      w.id
+    FOR NO KEY UPDATE OF
+      w
+  ),
+  -- The gate (an init plan, run before the first row is read) takes the workflow locks before these.
+  locked_agents AS (
+    SELECT
+      a.id
+    FROM
+      agentry.agents a
+    WHERE
+      (SELECT count(*) FROM locked_workflows) >= 0
+      AND a.id IN (SELECT p.agent_id FROM picked p UNION SELECT $2::varchar FROM picked p)
+    ORDER BY
+      a.id
+    FOR NO KEY UPDATE OF
+      a
+  ),
   claimed AS (
     UPDATE agentry.tasks t
     SET
@@ -51,6 +83,8 @@ WITH
       picked
     WHERE
       t.id = picked.id
+      -- The gate: every lock above is taken before the first task is updated.
+      AND (SELECT count(*) FROM locked_agents) >= 0
     RETURNING
       t.*
   )
