@@ -102,7 +102,7 @@ async function generateLogs(url: string, n: number, log: (line: string) => void)
     await client.query(
       `INSERT INTO agentry.workers (machine_id, machine_name, system_info, tools) SELECT format('bench-host-%s', g), format('Bench host %s', g), '{"os": "linux"}', '["bash"]' FROM generate_series(1, 8) g`,
     );
-    await client.query(
+    const inserted = await client.query(
       `WITH w AS (SELECT array_agg(id ORDER BY machine_id) AS ids FROM agentry.workers)
        INSERT INTO agentry.activity_logs (worker_id, level, message, metadata, created_at)
        SELECT CASE WHEN g % 5 = 0 THEN w.ids[1 + (g / 5) % 8] END,
@@ -115,8 +115,7 @@ async function generateLogs(url: string, n: number, log: (line: string) => void)
     );
     log(`export: ${count(n)} activity_logs rows generated in ${(since(started) / 1000).toFixed(1)} s (untimed)`);
     await client.query('VACUUM (ANALYZE) agentry.activity_logs');
-    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM agentry.activity_logs');
-    return Number(rows[0]?.n ?? 0);
+    return inserted.rowCount ?? 0;
   });
 }
 
