@@ -22,6 +22,7 @@ import {
 } from '../../generated/index.js';
 import { NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { jsonText, objectArg } from './values.js';
 
 /** An API key as the application sees it: every column but the hash (which its role cannot read). */
 export type ApiKeyInfo = Omit<ApiKeys, 'key_hash'>;
@@ -130,7 +131,11 @@ const newApiKeySchema = apiKeysInitializerSchema
     description: true,
     created_by: true,
   })
-  .required({ scopes: true });
+  .required({ scopes: true })
+  .extend({
+    // chk_api_keys_scopes_format checks the scopes joined by commas, so one holding a comma would pass it as two.
+    scopes: z.array(z.string().refine((scope) => !scope.includes(','), 'a scope cannot contain a comma')),
+  });
 const hitSchema = rateLimitWindowsInitializerSchema.pick({ api_key_id: true, window_type: true });
 const revocationSchema = z.object({
   reason: z.string().optional(),
@@ -158,7 +163,7 @@ async function insertAudit(db: Executor, event: AuditEvent): Promise<AuditLogs> 
     input.user_agent ?? null,
     input.success,
     input.error_message ?? null,
-    input.metadata === undefined ? null : JSON.stringify(input.metadata),
+    input.metadata === undefined ? null : jsonText(input.metadata, 'audit event', ['metadata']),
   ]);
   return row as AuditLogs;
 }
@@ -170,15 +175,17 @@ export const accessModule = (db: Executor) => ({
    * prefix are stored, with an api_key_created audit row in the same transaction. Throws ValidationError for bad
    * input, ConstraintViolation for what the database refuses (scope format, rate limits, expiry in the past).
    */
-  async createApiKey(input: NewApiKey): Promise<CreatedApiKey> {
+  async createApiKey(given: NewApiKey): Promise<CreatedApiKey> {
+    const input = objectArg(given, 'API key', { optional: false });
+    const rateLimits = objectArg(input.rateLimits, 'API key', { path: ['rateLimits'] });
     const fields = parseInput(
       newApiKeySchema,
       {
         client_id: input.clientId,
         name: input.name,
         scopes: input.scopes,
-        rate_limit_per_minute: input.rateLimits?.perMinute,
-        rate_limit_per_hour: input.rateLimits?.perHour,
+        rate_limit_per_minute: rateLimits.perMinute,
+        rate_limit_per_hour: rateLimits.perHour,
         expires_at: input.expiresAt,
         description: input.description,
         created_by: input.createdBy,
@@ -306,7 +313,8 @@ export const accessModule = (db: Executor) => ({
    * ValidationError for bad input, ConstraintViolation for an unknown user or a ttl that is not positive
    * (chk_user_sessions_expires_after_start).
    */
-  async createSession(userId: UsersId, ttlSeconds: number, options: NewSessionOptions = {}): Promise<CreatedSession> {
+  async createSession(userId: UsersId, ttlSeconds: number, sessionOptions: NewSessionOptions = {}): Promise<CreatedSession> {
+    const options = objectArg(sessionOptions, 'session options');
     const input = parseInput(
       newSessionSchema,
       { user_id: userId, ttl_seconds: ttlSeconds, device_info: options.deviceInfo, ip_address: options.ipAddress },
@@ -316,7 +324,7 @@ export const accessModule = (db: Executor) => ({
     const [session] = await db.query<UserSessionInfo>('access.insert_user_session', [
       input.user_id,
       sha256(token),
-      input.device_info === undefined ? null : JSON.stringify(input.device_info),
+      input.device_info === undefined ? null : jsonText(input.device_info, 'session', ['device_info']),
       input.ip_address ?? null,
       input.ttl_seconds,
     ]);

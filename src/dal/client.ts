@@ -17,6 +17,7 @@ import {
 } from './executor.js';
 import { contextModules, type ContextModules } from './modules.js';
 import { queries as packageQueries, type QueryDefinition, type QueryRegistry } from './sql.js';
+import { assertStorableParams } from './values.js';
 
 /**
  * Result parsing for every statement the DAL runs, set per query (never
@@ -194,7 +195,11 @@ function bindSession<M extends ModuleFactories>(
   return session as AgentrySession<M>;
 }
 
-/** The registered statement `name`, once params has as many values as it declares. */
+/**
+ * The registered statement `name`, once params has as many values as it
+ * declares and every text in them can be stored as written (ValidationError
+ * for a NUL or a lone surrogate, see values.ts).
+ */
 function statementFor(runtime: Runtime, name: string, params: readonly unknown[]): QueryDefinition {
   const definition = runtime.registry.get(name);
   if (params.length !== definition.params.length) {
@@ -204,6 +209,7 @@ function statementFor(runtime: Runtime, name: string, params: readonly unknown[]
         `${expected ? ` (${expected})` : ''}, got ${params.length}`,
     );
   }
+  assertStorableParams(name, params, definition.params.map((p) => p.name));
   return definition;
 }
 

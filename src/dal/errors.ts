@@ -5,7 +5,7 @@
  * module parses a PostgreSQL message.
  *
  *   DatabaseError                  base: code (SQLSTATE), constraint, table, column, retryable, query
- *   ├─ ValidationError             input refused before any SQL (zod issues), or 22xxx invalid input values
+ *   ├─ ValidationError             input refused before any SQL (zod issues, text PostgreSQL cannot store), or 22xxx invalid input values
  *   │  └─ MissingInputKey          AG002 trg_tasks_validate_input: input lacks a key its task type needs
  *   ├─ ConstraintViolation         23514 check, 23503 foreign key, 23505 unique, 23502 not null,
  *   │  │                           23001 restrict, 23P01 exclusion, 428C9 generated column
@@ -430,8 +430,10 @@ function connectionErrorOf(error: unknown, query: string | undefined): Connectio
   });
 }
 
-// Invalid input values: bad syntax for the type, out of range, too long, bad date.
-const INVALID_INPUT_CODES = new Set(['22P02', '22023', '22007', '22008', '22003', '22001', '22004']);
+// Invalid input values: bad syntax for the type, out of range, too long, bad date,
+// time zone displacement (22009: a date before 4713 BC) or interval field out of range (22015);
+// a character the encoding cannot hold (22021: NUL in text) or jsonb cannot (22P05: \u0000).
+const INVALID_INPUT_CODES = new Set(['22P02', '22023', '22007', '22008', '22003', '22001', '22004', '22009', '22015', '22021', '22P05']);
 
 /** A monthly (<table>_yYYYYmMM) or default (<table>_default) partition's parent. */
 const PARTITION_SUFFIX = /^(.+)_(y\d{4}m\d{2}|default)$/;

@@ -14,6 +14,7 @@ import {
 } from '../../generated/index.js';
 import { NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { jsonTextOrNull as json } from './values.js';
 
 /**
  * The fleet context: worker machines (registration, heartbeats with their
@@ -105,8 +106,7 @@ export interface FindAgentsOptions {
   limit?: number;
 }
 
-/** jsonb parameters go as JSON text: node-postgres would send a JS array as a PostgreSQL array literal. */
-const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+// jsonb parameters go as JSON text (json: values.ts's jsonTextOrNull): node-postgres would send a JS array as a PostgreSQL array literal.
 
 export const fleetModule = (db: Executor) => {
   return {
@@ -121,8 +121,8 @@ export const fleetModule = (db: Executor) => {
       const [worker] = await db.query<Workers>('fleet.register_worker', [
         valid.machineId,
         valid.machineName,
-        json(valid.systemInfo),
-        json(valid.tools),
+        json(valid.systemInfo, 'worker', ['systemInfo']),
+        json(valid.tools, 'worker', ['tools']),
         valid.status,
       ]);
       return worker!;
@@ -173,9 +173,9 @@ export const fleetModule = (db: Executor) => {
         v.status ?? null,
         v.workerId ?? null,
         v.specialties ?? null,
-        json(v.capabilities),
-        json(v.configuration),
-        json(v.metadata),
+        json(v.capabilities, 'agent', ['capabilities']),
+        json(v.configuration, 'agent', ['configuration']),
+        json(v.metadata, 'agent', ['metadata']),
         v.backstory ?? null,
         v.personalityEmoji ?? null,
         v.publicKey ?? null,
@@ -218,7 +218,7 @@ export const fleetModule = (db: Executor) => {
     async listAgents(filter: ListAgentsFilter = {}): Promise<Agents[]> {
       const valid = parseInput(listAgentsSchema, filter, 'agent filter');
       const capabilities = valid.capability === undefined ? null : [valid.capability].flat();
-      return db.query<Agents>('fleet.list_agents', [valid.status ?? null, json(capabilities), valid.limit]);
+      return db.query<Agents>('fleet.list_agents', [valid.status ?? null, json(capabilities, 'agent filter', ['capability']), valid.limit]);
     },
 
     /** Adds a capability tag to an agent (once; adding it again changes nothing). Throws NotFound, ValidationError. */

@@ -14,6 +14,7 @@ import {
 } from '../../generated/index.js';
 import { ConflictError, NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { jsonText, objectArg } from './values.js';
 
 /**
  * The integration context: outgoing webhooks and their delivery outbox.
@@ -120,13 +121,17 @@ export const WEBHOOK_HEADERS = {
 
 const unixSeconds = (at: Date) => Math.floor(at.getTime() / 1000);
 
+// z.date() refuses an Invalid Date, which would sign "t=NaN".
+const signInputSchema = z.object({ secret: z.string(), body: z.string(), at: z.date() });
+
 /**
  * The Agentry-Signature header value for a request body: `t=<unix seconds>,v1=<hex>`,
  * v1 being HMAC-SHA256 over `${t}.${body}` keyed with the webhook's secret.
  */
 export function signPayload(secret: string, body: string, at: Date = new Date()): string {
-  const t = unixSeconds(at);
-  const v1 = createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
+  const input = parseInput(signInputSchema, { secret, body, at }, 'signature input');
+  const t = unixSeconds(input.at);
+  const v1 = createHmac('sha256', input.secret).update(`${t}.${input.body}`, 'utf8').digest('hex');
   return `t=${t},v1=${v1}`;
 }
 
@@ -177,13 +182,14 @@ const webhookShape = webhooksInitializerSchema.shape;
 const webhookIdSchema = webhooksSchema.shape.id;
 // bigint as a string; one that is not a number is refused by PostgreSQL (22P02, a ValidationError).
 const deliveryIdSchema = webhookDeliveriesSchema.shape.id;
-const attemptSchema = webhookDeliveriesSchema.shape.attempt_count;
+const attemptSchema = webhookDeliveriesSchema.shape.attempt_count.int().nonnegative();
 
 const registerWebhookSchema = z.object({
   agentId: webhookShape.agent_id,
   clientId: webhookShape.client_id,
   url: webhookShape.url,
-  events: webhookShape.events,
+  // chk_webhooks_events_format checks the names joined by commas, so one holding a comma would pass it as two.
+  events: z.array(webhookShape.events.element.refine((name) => !name.includes(','), 'an event name cannot contain a comma')),
   /** The plain signing secret (only its encryption is stored). */
   secret: z.string(),
   description: webhookShape.description,
@@ -213,7 +219,20 @@ const markSchema = z.object({
   attempt: attemptSchema.optional(),
 });
 
+// Delivered means a response came: its status is required.
+const markDeliveredSchema = markSchema.extend({ responseStatus: webhookDeliveriesSchema.shape.response_status.unwrap() });
+
 export type RegisterWebhookInput = z.input<typeof registerWebhookSchema>;
+
+/** What deliveryRequest reads of a claimed delivery. */
+const deliveryRequestSchema = z.object({
+  url: z.string(),
+  secret: z.string(),
+  payload: webhookDeliveriesSchema.shape.payload,
+  event_type: z.string(),
+  idempotency_key: z.string(),
+  attempt_count: attemptSchema,
+});
 export interface MarkOptions {
   /** The attempt_count the delivery had when claimed: refuses the report if the delivery was reclaimed since. */
   attempt?: number;
@@ -295,7 +314,7 @@ export function createIntegrationModule(options: IntegrationOptions = {}) {
       async enqueueDelivery(webhookId: WebhooksId, eventType: string, payload: Record<string, unknown>): Promise<WebhookDeliveries> {
         const id = parseInput(webhookIdSchema, webhookId, 'webhook id');
         const v = parseInput(deliverySchema, { eventType, payload }, 'delivery');
-        const [delivery] = await db.query<WebhookDeliveries>('integration.enqueue_delivery', [id, v.eventType, JSON.stringify(v.payload)]);
+        const [delivery] = await db.query<WebhookDeliveries>('integration.enqueue_delivery', [id, v.eventType, jsonText(v.payload, 'delivery', ['payload'])]);
         if (!delivery) throw new NotFound('webhook', id);
         return delivery;
       },
@@ -308,7 +327,7 @@ export function createIntegrationModule(options: IntegrationOptions = {}) {
        */
       async enqueueForEvent(eventType: string, payload: Record<string, unknown>): Promise<WebhookDeliveries[]> {
         const v = parseInput(deliverySchema, { eventType, payload }, 'delivery');
-        return db.query<WebhookDeliveries>('integration.enqueue_for_event', [v.eventType, JSON.stringify(v.payload)]);
+        return db.query<WebhookDeliveries>('integration.enqueue_for_event', [v.eventType, jsonText(v.payload, 'delivery', ['payload'])]);
       },
 
       /**
@@ -342,7 +361,7 @@ export function createIntegrationModule(options: IntegrationOptions = {}) {
        * ConstraintViolation (status outside 100..599), ValidationError.
        */
       async markDelivered(deliveryId: WebhookDeliveriesId, responseStatus: number, options: MarkOptions = {}): Promise<WebhookDeliveries> {
-        const v = parseInput(markSchema, { id: deliveryId, responseStatus, attempt: options.attempt }, 'delivery report');
+        const v = parseInput(markDeliveredSchema, { id: deliveryId, responseStatus, attempt: objectArg(options, 'delivery report options').attempt }, 'delivery report');
         return db.transaction(async (tx) => {
           const [delivery] = await tx.query<WebhookDeliveries>('integration.mark_delivered', [v.id, v.responseStatus, v.attempt ?? null]);
           return delivery ?? explainUnmarked(tx, v.id, v.attempt);
@@ -361,7 +380,7 @@ export function createIntegrationModule(options: IntegrationOptions = {}) {
         responseStatus: number | null = null,
         options: MarkOptions = {},
       ): Promise<WebhookDeliveries> {
-        const v = parseInput(markSchema, { id: deliveryId, responseStatus, error, attempt: options.attempt }, 'delivery report');
+        const v = parseInput(markSchema, { id: deliveryId, responseStatus, error, attempt: objectArg(options, 'delivery report options').attempt }, 'delivery report');
         return db.transaction(async (tx) => {
           const [delivery] = await tx.query<WebhookDeliveries>('integration.mark_failed', [
             v.id,
@@ -386,8 +405,9 @@ export function createIntegrationModule(options: IntegrationOptions = {}) {
       signPayload,
 
       /** The POST a sender makes for a claimed delivery: JSON body, signed, with the headers of WEBHOOK_HEADERS. */
-      deliveryRequest(delivery: ClaimedDelivery, at: Date = new Date()): DeliveryRequest {
-        const body = JSON.stringify(delivery.payload);
+      deliveryRequest(claimed: ClaimedDelivery, at: Date = new Date()): DeliveryRequest {
+        const delivery = parseInput(deliveryRequestSchema, claimed, 'claimed delivery');
+        const body = jsonText(delivery.payload, 'claimed delivery', ['payload']);
         return {
           url: delivery.url,
           method: 'POST',

@@ -17,6 +17,7 @@ import {
 } from '../../generated/index.js';
 import { ConflictError, NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { assertJson, jsonTextOrNull as json } from './values.js';
 
 /**
  * The knowledge context: versioned knowledge entries (a version line through
@@ -134,8 +135,7 @@ export interface ContextVectorInput {
   confidenceScore?: string | null;
 }
 
-/** jsonb parameters go as JSON text: node-postgres would send a JS array as a PostgreSQL array literal. */
-const json = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+// jsonb parameters go as JSON text (json: values.ts's jsonTextOrNull): node-postgres would send a JS array as a PostgreSQL array literal.
 
 export const knowledgeModule = (db: Executor) => {
   return {
@@ -185,6 +185,7 @@ export const knowledgeModule = (db: Executor) => {
     async newVersion(previousId: KnowledgeEntriesId, changes: EntryChanges = {}): Promise<KnowledgeEntries> {
       const id = parseInput(entryIdSchema, previousId, 'knowledge entry id');
       const valid = parseInput(versionChangesSchema, changes, 'knowledge entry changes');
+      assertJson(valid, 'knowledge entry changes');
       const columns: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(valid)) {
         if (value !== undefined) columns[ENTRY_COLUMNS[key as keyof typeof ENTRY_COLUMNS]] = value;
@@ -223,10 +224,10 @@ export const knowledgeModule = (db: Executor) => {
       const v = parseInput(startSessionSchema, { agentId, ...options }, 'agent session');
       const [session] = await db.query<AgentSessions>('knowledge.insert_agent_session', [
         v.agentId,
-        json(v.contextSnapshot),
+        json(v.contextSnapshot, 'agent session', ['contextSnapshot']),
         v.mobileSessionId ?? null,
-        json(v.deviceInfo),
-        json(v.metadata),
+        json(v.deviceInfo, 'agent session', ['deviceInfo']),
+        json(v.metadata, 'agent session', ['metadata']),
       ]);
       return session!;
     },

@@ -15,8 +15,9 @@ import {
   type TasksId,
   type UsersId,
 } from '../../generated/index.js';
-import { ConflictError, NotFound, parseInput } from './errors.js';
+import { ConflictError, IllegalTransition, NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { jsonText, jsonTextOrNull } from './values.js';
 
 /**
  * The review context: human checkpoints on running tasks, the corrections a
@@ -37,7 +38,7 @@ const decisionSchema = checkpointsSchema.shape.user_decision.unwrap();
 
 const openCheckpointSchema = z.object({
   taskId: taskIdSchema,
-  expectedVersion: tasksSchema.shape.version,
+  expectedVersion: tasksSchema.shape.version.int().nonnegative(),
   subtasksCompleted: checkpointsSchema.shape.subtasks_completed,
 });
 
@@ -122,12 +123,22 @@ export const reviewModule = (db: Executor) => {
       return db.transaction(async (tx) => {
         const [task] = await tx.query<Tasks>('review.move_task_to_checkpoint', [input.taskId, input.expectedVersion]);
         if (!task) {
-          const [current] = await tx.query<Pick<Tasks, 'id' | 'version'>>('review.get_task_version', [input.taskId]);
+          const [current] = await tx.query<Pick<Tasks, 'id' | 'version' | 'status'>>('review.get_task_version', [input.taskId]);
           if (!current) throw new NotFound('task', input.taskId);
-          throw ConflictError.versionMismatch('task', input.taskId, input.expectedVersion);
+          if (current.version !== input.expectedVersion || current.status !== 'checkpoint') {
+            throw ConflictError.versionMismatch('task', input.taskId, input.expectedVersion);
+          }
+          // At checkpoint already: no move at all, which the trigger (it judges changes only) would let through
+          // with a second pending checkpoint; refused as the IllegalTransition checkpoint -> checkpoint it is.
+          const rule = 'illegal task status transition: checkpoint -> checkpoint';
+          throw new IllegalTransition(
+            { from: 'checkpoint', to: 'checkpoint', taskId: input.taskId, retryLimit: undefined },
+            { kind: 'trigger', constraint: 'trg_tasks_status_transition', table: 'tasks', columns: ['status'], rule },
+            { code: 'AG001', query: 'review.move_task_to_checkpoint' },
+          );
         }
         // jsonb parameter: node-postgres would send a JS array as a PostgreSQL array literal.
-        const [checkpoint] = await tx.query<Checkpoints>('review.insert_checkpoint', [input.taskId, JSON.stringify(input.subtasksCompleted)]);
+        const [checkpoint] = await tx.query<Checkpoints>('review.insert_checkpoint', [input.taskId, jsonText(input.subtasksCompleted, 'checkpoint', ['subtasksCompleted'])]);
         return { checkpoint: checkpoint!, task };
       });
     },
@@ -168,7 +179,7 @@ export const reviewModule = (db: Executor) => {
         valid.taskId,
         valid.correctionType,
         valid.guidance,
-        JSON.stringify(valid.referenceFiles),
+        jsonText(valid.referenceFiles, 'correction', ['referenceFiles']),
         valid.applyToFuture,
       ]);
       return correction!;
@@ -201,7 +212,7 @@ export const reviewModule = (db: Executor) => {
         valid.security ?? null,
         valid.architecture ?? null,
         valid.testability ?? null,
-        valid.details ?? null,
+        jsonTextOrNull(valid.details, 'evaluation', ['details']),
       ]);
       return evaluation!;
     },

@@ -22,6 +22,7 @@ import {
 } from '../../generated/index.js';
 import { parseInput, ValidationError, type SafeParser } from './errors.js';
 import type { Executor, RowStream } from './executor.js';
+import { jsonTextOrNull, objectArg } from './values.js';
 
 /** Rows per INSERT of a batch ingest unless the caller says otherwise. */
 export const DEFAULT_INGEST_CHUNK_SIZE = 5000;
@@ -70,7 +71,7 @@ export interface LearningExperienceFilter {
 /** What recordAgentInteraction takes: the insert schema without the generated id and timestamp. */
 export type AgentInteractionInput = Omit<AgentInteractionsInitializer, 'id' | 'created_at'>;
 
-const chunkSizeSchema = z.number().int().positive();
+const ingestOptionsSchema = z.object({ chunkSize: z.number().int().positive().optional() });
 const limitSchema = z.number().int().positive().max(10_000);
 
 const activityLogExportSchema = z.object({
@@ -138,8 +139,7 @@ async function insertChunks(db: Executor, name: string, columns: readonly unknow
   });
 }
 
-/** jsonb array elements go as JSON text (node-postgres would turn a JS array into a PostgreSQL array literal). */
-const jsonOrNull = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+// jsonb array elements go as JSON text (values.ts's jsonTextOrNull): node-postgres would turn a JS array into a PostgreSQL array literal.
 
 /** The telemetry context of the data-access library (see docs/dal.md). */
 export const telemetryModule = (db: Executor) => ({
@@ -149,7 +149,7 @@ export const telemetryModule = (db: Executor) => ({
    * fk_agent_metrics_agent_id) with nothing written.
    */
   async ingestAgentMetrics(rows: readonly AgentMetricsInitializer[], options: IngestOptions = {}): Promise<IngestResult> {
-    const chunkSize = parseInput(chunkSizeSchema, options.chunkSize ?? DEFAULT_INGEST_CHUNK_SIZE, 'chunkSize');
+    const { chunkSize = DEFAULT_INGEST_CHUNK_SIZE } = parseInput(ingestOptionsSchema, objectArg(options, 'ingest options'), 'ingest options');
     const n = batchLength(rows, 'agent metrics');
     const agentIds = new Array<string>(n);
     const types = new Array<string>(n);
@@ -162,7 +162,7 @@ export const telemetryModule = (db: Executor) => ({
       types[i] = row.metric_type;
       values[i] = row.metric_value;
       units[i] = row.metric_unit ?? null;
-      contexts[i] = jsonOrNull(row.context);
+      contexts[i] = jsonTextOrNull(row.context, 'agent metrics', [i, 'context']);
       recordedAts[i] = row.recorded_at ?? null;
     });
     return insertChunks(db, 'telemetry.insert_agent_metrics', [agentIds, types, values, units, contexts, recordedAts], n, chunkSize);
@@ -173,7 +173,7 @@ export const telemetryModule = (db: Executor) => ({
    * (before any SQL) naming the first bad row, ConstraintViolation (unknown task or worker) with nothing written.
    */
   async ingestActivityLogs(rows: readonly ActivityLogsInitializer[], options: IngestOptions = {}): Promise<IngestResult> {
-    const chunkSize = parseInput(chunkSizeSchema, options.chunkSize ?? DEFAULT_INGEST_CHUNK_SIZE, 'chunkSize');
+    const { chunkSize = DEFAULT_INGEST_CHUNK_SIZE } = parseInput(ingestOptionsSchema, objectArg(options, 'ingest options'), 'ingest options');
     const n = batchLength(rows, 'activity logs');
     const taskIds = new Array<string | null>(n);
     const workerIds = new Array<string | null>(n);
@@ -186,7 +186,7 @@ export const telemetryModule = (db: Executor) => ({
       workerIds[i] = row.worker_id ?? null;
       levels[i] = row.level;
       messages[i] = row.message;
-      metadata[i] = jsonOrNull(row.metadata);
+      metadata[i] = jsonTextOrNull(row.metadata, 'activity logs', [i, 'metadata']);
       createdAts[i] = row.created_at ?? null;
     });
     return insertChunks(db, 'telemetry.insert_activity_logs', [taskIds, workerIds, levels, messages, metadata, createdAts], n, chunkSize);
@@ -255,7 +255,7 @@ export const telemetryModule = (db: Executor) => ({
       input.to_agent_id,
       input.interaction_type,
       input.message ?? null,
-      jsonOrNull(input.payload),
+      jsonTextOrNull(input.payload, 'agent interaction', ['payload']),
     ]);
     return row as AgentInteractions;
   },

@@ -20,6 +20,7 @@ import {
 } from '../../generated/index.js';
 import { ConflictError, IllegalTransition, NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
+import { assertJson, jsonText } from './values.js';
 
 /**
  * The work context: tasks, their dependency graph and hierarchy, the claim
@@ -47,6 +48,14 @@ const complexitySchema = tasksSchema.shape.complexity.unwrap().int();
 const timeoutSecondsSchema = tasksSchema.shape.timeout_seconds.unwrap().int();
 const versionSchema = tasksSchema.shape.version.int().nonnegative();
 const limitSchema = z.number().int().min(1).max(10_000);
+
+/**
+ * numeric columns whose CHECK has a lower bound only (cost_usd >= 0, hours >= 0):
+ * PostgreSQL's numeric NaN is greater than every number, so 'NaN' would pass
+ * the CHECK and be stored (and summed into the workflow's totals).
+ */
+const notNaN = (value: string) => !/^\s*[+-]?nan\s*$/i.test(value);
+const NOT_NAN = 'NaN is not a number here';
 
 /** A task is created waiting (pending) or ready to be claimed (queued); every later status is reached by a transition. */
 const initialStatusSchema = taskStatusSchema.extract(['pending', 'queued']);
@@ -91,6 +100,7 @@ export const newTaskSchema = tasksInitializerSchema
     max_retries: maxRetriesSchema.optional(),
     complexity: complexitySchema.nullable().optional(),
     timeout_seconds: timeoutSecondsSchema.nullable().optional(),
+    estimated_hours: tasksSchema.shape.estimated_hours.unwrap().refine(notNaN, NOT_NAN).nullable().optional(),
     /** Tasks this one waits for: existing ones, or ones created in the same batch (give those an id). */
     depends_on: z.array(tasksIdSchema).optional(),
   })
@@ -115,6 +125,7 @@ export const taskPatchSchema = tasksMutatorSchema
     cancelled_by: true,
     cancellation_reason: true,
   })
+  .extend({ actual_hours: tasksSchema.shape.actual_hours.unwrap().refine(notNaN, NOT_NAN).nullable().optional() })
   .strict();
 export type TaskPatch = z.input<typeof taskPatchSchema>;
 
@@ -122,7 +133,7 @@ export type TaskPatch = z.input<typeof taskPatchSchema>;
 export const taskUsageSchema = z
   .object({
     tokens: tasksSchema.shape.tokens_used.int().nonnegative().optional(),
-    costUsd: tasksSchema.shape.cost_usd.optional(),
+    costUsd: tasksSchema.shape.cost_usd.refine(notNaN, NOT_NAN).optional(),
   })
   .strict();
 export type TaskUsage = z.input<typeof taskUsageSchema>;
@@ -225,9 +236,6 @@ export type WorkflowProgress = Pick<
 // The module
 // ---------------------------------------------------------------------------
 
-/** jsonb parameters go as JSON text: node-postgres would send a JS array as a PostgreSQL array. */
-const json = (value: unknown): string => JSON.stringify(value);
-
 /** The work context of the data-access library (see docs/dal.md, "Work"). */
 export const workModule = (db: Executor) => {
   /**
@@ -266,7 +274,8 @@ export const workModule = (db: Executor) => {
       id,
       expectedVersion,
       toStatus,
-      json(patch),
+      // jsonb parameters go as JSON text: node-postgres would send a JS array as a PostgreSQL array.
+      jsonText(patch, 'task patch'),
       usage.tokens ?? 0,
       usage.costUsd ?? '0',
     ]);
@@ -274,9 +283,11 @@ export const workModule = (db: Executor) => {
     return task;
   }
 
-  async function insertTasks(tasks: z.output<typeof newTaskSchema>[]): Promise<Tasks[]> {
+  /** One statement for the batch; `single`: one task, whose problems are reported without the batch index. */
+  async function insertTasks(tasks: z.output<typeof newTaskSchema>[], what: string, single = false): Promise<Tasks[]> {
     if (tasks.length === 0) return [];
-    return db.query<Tasks>('work.create_tasks', [json(tasks)]);
+    const text = single ? `[${jsonText(tasks[0], what)}]` : jsonText(tasks, what);
+    return db.query<Tasks>('work.create_tasks', [text]);
   }
 
   /** Parses the id and expected version every life-cycle call takes. */
@@ -285,7 +296,7 @@ export const workModule = (db: Executor) => {
   }
 
   async function createTasks(batch: readonly NewTask[]): Promise<Tasks[]> {
-    return insertTasks(parseInput(z.array(newTaskSchema), batch, 'tasks'));
+    return insertTasks(parseInput(z.array(newTaskSchema), batch, 'tasks'), 'tasks');
   }
 
   async function transition(id: TasksId, expectedVersion: number, toStatus: TaskStatus, patch: TaskPatch = {}, usage: TaskUsage = {}): Promise<Tasks> {
@@ -313,7 +324,7 @@ export const workModule = (db: Executor) => {
      * ConstraintViolation (check) for a rule such as "type, title or description".
      */
     async createTask(input: NewTask): Promise<Tasks> {
-      const [task] = await insertTasks([parseInput(newTaskSchema, input, 'task')]);
+      const [task] = await insertTasks([parseInput(newTaskSchema, input, 'task')], 'task', true);
       return task as Tasks;
     },
 
@@ -332,7 +343,7 @@ export const workModule = (db: Executor) => {
     async createSubtask(parentId: TasksId, input: Omit<NewTask, 'parent_task_id'>): Promise<Tasks> {
       const parent = parseInput(tasksIdSchema, parentId, 'parent task id');
       const task = parseInput(newTaskSchema.omit({ parent_task_id: true }), input, 'subtask');
-      const [created] = await insertTasks([{ ...task, parent_task_id: parent }]);
+      const [created] = await insertTasks([{ ...task, parent_task_id: parent }], 'subtask', true);
       return created as Tasks;
     },
 
@@ -420,6 +431,7 @@ export const workModule = (db: Executor) => {
     async fail(id: TasksId, expectedVersion: number, failure: TaskFailure, options: FailOptions = {}): Promise<Tasks> {
       const args = lifecycleArgs(id, expectedVersion);
       const { message, details, retryable } = parseInput(taskFailureSchema, failure, 'failure');
+      if (details !== undefined) assertJson(details, 'failure', ['details']);
       const { usage = {}, backoff = {} } = parseInput(failOptionsSchema, options, 'fail options');
       const patch = { error_message: message, last_error: message, ...(details !== undefined && { error_details: details }) };
       return db.transaction(async (tx) => {
@@ -496,7 +508,7 @@ export const workModule = (db: Executor) => {
     /** Creates a workflow (status 'pending', counters 0). Throws ValidationError for bad input, ConstraintViolation for an unknown user. */
     async createWorkflow(input: NewWorkflow): Promise<Workflows> {
       const workflow = parseInput(newWorkflowSchema, input, 'workflow');
-      const [created] = await db.query<Workflows>('work.create_workflow', [json(workflow)]);
+      const [created] = await db.query<Workflows>('work.create_workflow', [jsonText(workflow, 'workflow')]);
       return created as Workflows;
     },
 
