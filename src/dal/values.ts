@@ -46,7 +46,8 @@ function problemIn(value: unknown, path: Path, ancestors: Set<object>): Validati
   if (value === null) return undefined;
   if (path.length > MAX_JSON_DEPTH) return { path: path.slice(0, 8), message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
   if (ancestors.has(value)) return { path, message: 'a cyclic structure is not JSON' };
-  if (value instanceof Map || value instanceof Set) return { path, message: `a ${value instanceof Map ? 'Map' : 'Set'} is not JSON (JSON.stringify would store {})` };
+  if (value instanceof Map || value instanceof Set)
+    return { path, message: `a ${value instanceof Map ? 'Map' : 'Set'} is not JSON (JSON.stringify would store {})` };
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     const converted: unknown = toJSON.call(value, '');

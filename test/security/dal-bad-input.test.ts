@@ -56,7 +56,7 @@ const modules = { integration: createIntegrationModule({ secretKey }) };
 type Client = ReturnType<typeof createAgentry<typeof modules>>;
 let agentry: Client;
 
-const figures = { functions: 0, properties: 0, cases: 0, refusedTyped: 0, rowsWritten: 0, unhandled: 0, verbatimRoundTrips: 0 };
+const figures = { functions: 0, properties: 0, cases: 0, refusedTyped: 0, rowsWritten: 0, tablesChanged: 0, unhandled: 0, verbatimRoundTrips: 0 };
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => {
   unhandled.push(reason);
@@ -126,10 +126,11 @@ async function sql<T extends object = Record<string, unknown>>(text: string, par
 }
 
 async function insertTask(status: TaskStatus, extra: { capability?: string } = {}): Promise<Ref> {
-  const [row] = await sql<Ref>(
-    `INSERT INTO agentry.tasks (title, status, capability_required) VALUES ($1, $2, $3) RETURNING id, version`,
-    [`bad-input fixture ${status}`, status, extra.capability ?? null],
-  );
+  const [row] = await sql<Ref>(`INSERT INTO agentry.tasks (title, status, capability_required) VALUES ($1, $2, $3) RETURNING id, version`, [
+    `bad-input fixture ${status}`,
+    status,
+    extra.capability ?? null,
+  ]);
   return row!;
 }
 
@@ -141,7 +142,9 @@ async function buildFixtures(): Promise<Fixtures> {
   )) {
     limits.set(`${row.t}.${row.c}`, row.n);
   }
-  const legal = new Set((await sql<{ f: string; t: string }>(`SELECT from_status AS f, to_status AS t FROM agentry.task_status_transitions`)).map((r) => `${r.f}>${r.t}`));
+  const legal = new Set(
+    (await sql<{ f: string; t: string }>(`SELECT from_status AS f, to_status AS t FROM agentry.task_status_transitions`)).map((r) => `${r.f}>${r.t}`),
+  );
 
   const user = await agentry.access.createUser('bad_input_user', 'Bad.Input@example.com', BCRYPT);
   const worker = await agentry.fleet.registerWorker({ machineId: 'bad-input-machine', machineName: 'bad input', systemInfo: {}, tools: [] });
@@ -166,7 +169,12 @@ async function buildFixtures(): Promise<Fixtures> {
   const decidedTask = await insertTask('running');
   const { checkpoint: decided } = await agentry.review.openCheckpoint(decidedTask.id as never, decidedTask.version);
   await agentry.review.decideCheckpoint(decided.id, 'approve', 'fine');
-  const correction = await agentry.review.addCorrection({ checkpointId: pending.id, taskId: pendingCheckpointTask.id as never, correctionType: 'bug', guidance: 'fix it' });
+  const correction = await agentry.review.addCorrection({
+    checkpointId: pending.id,
+    taskId: pendingCheckpointTask.id as never,
+    correctionType: 'bug',
+    guidance: 'fix it',
+  });
 
   const first = await agentry.knowledge.createEntry({ type: 'adr', title: 'bad input entry', createdBy: user.id });
   const head = await agentry.knowledge.newVersion(first.id, { title: 'bad input entry v2' });
@@ -178,7 +186,12 @@ async function buildFixtures(): Promise<Fixtures> {
   const { apiKey } = await agentry.access.createApiKey({ clientId: 'bad-input', name: 'bad input key', scopes: ['tasks:read'] });
   const { session } = await agentry.access.createSession(user.id, 3600);
 
-  const webhook = await agentry.integration.registerWebhook({ clientId: 'bad-input', url: 'https://hooks.example.com/in', events: ['task.*'], secret: 'whsec_0123456789abcdef' });
+  const webhook = await agentry.integration.registerWebhook({
+    clientId: 'bad-input',
+    url: 'https://hooks.example.com/in',
+    events: ['task.*'],
+    secret: 'whsec_0123456789abcdef',
+  });
   await agentry.integration.enqueueDelivery(webhook.id, 'task.completed', { n: 1 });
   const [claimed] = await agentry.integration.claimDueDeliveries(10, 3600);
   const pendingDelivery = await agentry.integration.enqueueDelivery(webhook.id, 'task.completed', { n: 2 });
@@ -248,6 +261,12 @@ async function digest(): Promise<Map<string, string>> {
   return new Map((await sql<{ t: string; h: string }>(digestSql)).map((row) => [row.t, row.h]));
 }
 
+/** Rows added or removed across the tables (a changed row with the same count shows in changedTables). */
+function rowDelta(before: Map<string, string>, after: Map<string, string>): number {
+  const count = (digestValue: string | undefined) => Number(digestValue?.split(':')[0] ?? 0);
+  return [...before.keys()].reduce((sum, table) => sum + Math.abs(count(after.get(table)) - count(before.get(table))), 0);
+}
+
 function changedTables(before: Map<string, string>, after: Map<string, string>): string[] {
   return [...before.keys()].filter((table) => before.get(table) !== after.get(table));
 }
@@ -294,17 +313,22 @@ function setAt(args: unknown[], at: Path, value: unknown): void {
   }
 }
 
-const at = (path: Path, arbitrary: fc.Arbitrary<Bad>, issue?: Path | null): Target => (issue === undefined ? { at: path, bad: arbitrary } : { at: path, bad: arbitrary, issue });
+const at = (path: Path, arbitrary: fc.Arbitrary<Bad>, issue?: Path | null): Target =>
+  issue === undefined ? { at: path, bad: arbitrary } : { at: path, bad: arbitrary, issue };
 const custom = (arbitrary: fc.Arbitrary<Bad>, apply: Target['apply'], issue: Path | null = null): Target => ({ at: [], bad: arbitrary, issue, apply });
 const badValue = bad;
 
 /** Unknown keys of a strict schema. */
 const extraKeys = (keys: readonly string[]): fc.Arbitrary<Bad> =>
-  fc.tuple(fc.constantFrom(...keys), fc.constantFrom<unknown>(1, 'x', null, {})).map(([key, value]) => badValue({ key, value }, `unknown key ${key}`, ['validation']));
-const addKey = (index: number, base: Path = []) => (args: unknown[], value: unknown) => {
-  const { key, value: v } = value as { key: string; value: unknown };
-  setAt(args, [index, ...base, key], v);
-};
+  fc
+    .tuple(fc.constantFrom(...keys), fc.constantFrom<unknown>(1, 'x', null, {}))
+    .map(([key, value]) => badValue({ key, value }, `unknown key ${key}`, ['validation']));
+const addKey =
+  (index: number, base: Path = []) =>
+  (args: unknown[], value: unknown) => {
+    const { key, value: v } = value as { key: string; value: unknown };
+    setAt(args, [index, ...base, key], v);
+  };
 
 // -- shared arbitraries -----------------------------------------------------
 
@@ -332,26 +356,45 @@ const useTask = (args: unknown[], value: unknown) => {
 const jsonObj = (options: { optional?: boolean; nullable?: boolean } = {}) => badJsonObject(options);
 const optText = (maxLength?: number) => badText({ optional: true, nullable: true, ...(maxLength !== undefined && { maxLength }) });
 const textArray = (options: { optional?: boolean; nullable?: boolean; empty?: 'validation' } = {}) =>
-  badArray({ ...options, element: fc.oneof(wrongType(['string']).filter((b) => b.value !== MISSING), unstorableString), valid: 'ok' });
+  badArray({
+    ...options,
+    element: fc.oneof(
+      wrongType(['string']).filter((b) => b.value !== MISSING),
+      unstorableString,
+    ),
+    valid: 'ok',
+  });
 
 /** A lookup by a key too long for its column finds nothing: NotFound is as right as a ValidationError there. */
 const lookup = (arbitrary: fc.Arbitrary<Bad>) =>
   arbitrary.map((b) => (b.label.startsWith('longer than') ? badValue(b.value, b.label, ['validation', 'notFound']) : b));
 
 const agentRef = (options: { optional?: boolean; nullable?: boolean; constraint?: string; notFound?: boolean } = {}) =>
-  (options.notFound ? lookup : (a: fc.Arbitrary<Bad>) => a)(badTextId({
-    optional: options.optional ?? false,
-    nullable: options.nullable ?? false,
-    maxLength: len('agents', 'id'),
-    ...(options.notFound ? { unknown: { refusal: 'notFound' as const } } : options.constraint ? { unknown: { refusal: 'constraint' as const, constraint: options.constraint } } : {}),
-  }));
+  (options.notFound ? lookup : (a: fc.Arbitrary<Bad>) => a)(
+    badTextId({
+      optional: options.optional ?? false,
+      nullable: options.nullable ?? false,
+      maxLength: len('agents', 'id'),
+      ...(options.notFound
+        ? { unknown: { refusal: 'notFound' as const } }
+        : options.constraint
+          ? { unknown: { refusal: 'constraint' as const, constraint: options.constraint } }
+          : {}),
+    }),
+  );
 
 // -- work ---------------------------------------------------------------------
 
 const newTaskTargets = (prefix: Path, options: { parent?: boolean } = {}): Target[] => {
   const f = (field: string, arbitrary: fc.Arbitrary<Bad>) => at([...prefix, field], arbitrary);
   const targets: Target[] = [
-    f('id', fc.oneof(badUuid({ optional: true }), fc.constant(null).map(() => badValue(fx.tasks.completed.id, 'existing id', ['constraint'], 'pk_tasks')))),
+    f(
+      'id',
+      fc.oneof(
+        badUuid({ optional: true }),
+        fc.constant(null).map(() => badValue(fx.tasks.completed.id, 'existing id', ['constraint'], 'pk_tasks')),
+      ),
+    ),
     f(
       'type',
       badTextId({
@@ -365,21 +408,44 @@ const newTaskTargets = (prefix: Path, options: { parent?: boolean } = {}): Targe
     ),
     f('title', optText()),
     f('description', optText()),
-    f('status', fc.oneof(badEnum(['pending', 'queued'], { optional: true }), fc.constantFrom(...STATUSES.filter((s) => s !== 'pending' && s !== 'queued')).map((s) => badValue(s, `created as ${s}`, ['validation'])))),
+    f(
+      'status',
+      fc.oneof(
+        badEnum(['pending', 'queued'], { optional: true }),
+        fc.constantFrom(...STATUSES.filter((s) => s !== 'pending' && s !== 'queued')).map((s) => badValue(s, `created as ${s}`, ['validation'])),
+      ),
+    ),
     f('priority', badInt({ optional: true, min: 1, max: 10, range: { constraint: rule('chk_tasks_priority_range') } })),
     f(
       'input',
       fc.oneof(
         jsonObj({ optional: true, nullable: true }),
         fc.constant(null).map(() => badValue({}, 'empty input', ['constraint'], rule('chk_tasks_input_not_empty'))),
-        fc.integer({ min: 1_100_000, max: 1_300_000 }).map((n) => badValue({ blob: randomBytes(n).toString('base64') }, `input of ${Math.round((n * 4) / 3 / 1024)} KiB`, ['constraint'], rule('chk_tasks_input_size'))),
+        fc
+          .integer({ min: 1_100_000, max: 1_300_000 })
+          .map((n) =>
+            badValue(
+              { blob: randomBytes(n).toString('base64') },
+              `input of ${Math.round((n * 4) / 3 / 1024)} KiB`,
+              ['constraint'],
+              rule('chk_tasks_input_size'),
+            ),
+          ),
       ),
     ),
     f('parameters', jsonObj({ optional: true, nullable: true })),
     f('metadata', jsonObj({ optional: true })),
     f('max_retries', badInt({ optional: true, min: 0, max: 10, range: { constraint: rule('chk_tasks_max_retries_range') } })),
     f('retry_policy', badEnum(['none', 'fixed', 'linear', 'exponential'], { optional: true })),
-    f('assigned_agent_type', badTextId({ optional: true, nullable: true, maxLength: len('tasks', 'assigned_agent_type'), unknown: { refusal: 'constraint', constraint: fk('tasks', 'assigned_agent_type') } })),
+    f(
+      'assigned_agent_type',
+      badTextId({
+        optional: true,
+        nullable: true,
+        maxLength: len('tasks', 'assigned_agent_type'),
+        unknown: { refusal: 'constraint', constraint: fk('tasks', 'assigned_agent_type') },
+      }),
+    ),
     f('workflow_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'workflow_id') } })),
     f('plan_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'plan_id') } })),
     f('chain_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'chain_id') } })),
@@ -406,10 +472,37 @@ const newTaskTargets = (prefix: Path, options: { parent?: boolean } = {}): Targe
         integerDigits: 4,
       }),
     ),
-    f('depends_on', badArray({ optional: true, element: badUuid({ unknown: { refusal: 'constraint', constraint: fk('task_dependencies', 'depends_on_id') } }), valid: fx.tasks.completed.id })),
-    custom(extraKeys(['version', 'retry_count', 'tokens_used', 'created_at', 'started_at', 'output', 'Title', 'bogus', ...(options.parent === false ? ['parent_task_id'] : [])]), addKey(prefix[0] as number, prefix.slice(1)), null),
+    f(
+      'depends_on',
+      badArray({
+        optional: true,
+        element: badUuid({ unknown: { refusal: 'constraint', constraint: fk('task_dependencies', 'depends_on_id') } }),
+        valid: fx.tasks.completed.id,
+      }),
+    ),
     custom(
-      fc.constantFrom({ type: 'text_analysis', input: { other: 1 } }, { type: 'translation', input: { text: 'hi', source_lang: 'en' } }, { type: 'data_analysis', input: { url: 'x' } }).map((v) => badValue(v, `input without a key ${v.type} needs`, ['validation'])),
+      extraKeys([
+        'version',
+        'retry_count',
+        'tokens_used',
+        'created_at',
+        'started_at',
+        'output',
+        'Title',
+        'bogus',
+        ...(options.parent === false ? ['parent_task_id'] : []),
+      ]),
+      addKey(prefix[0] as number, prefix.slice(1)),
+      null,
+    ),
+    custom(
+      fc
+        .constantFrom(
+          { type: 'text_analysis', input: { other: 1 } },
+          { type: 'translation', input: { text: 'hi', source_lang: 'en' } },
+          { type: 'data_analysis', input: { url: 'x' } },
+        )
+        .map((v) => badValue(v, `input without a key ${v.type} needs`, ['validation'])),
       (args, value) => {
         const { type, input } = value as { type: string; input: object };
         setAt(args, [...prefix, 'type'], type);
@@ -418,7 +511,10 @@ const newTaskTargets = (prefix: Path, options: { parent?: boolean } = {}): Targe
       null,
     ),
   ];
-  if (options.parent !== false) targets.push(f('parent_task_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'parent_task_id') } })));
+  if (options.parent !== false)
+    targets.push(
+      f('parent_task_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'parent_task_id') } })),
+    );
   return targets;
 };
 
@@ -429,12 +525,27 @@ const patchTargets = (index: number): Target[] => {
     f('error_message', optText()),
     f('error_details', jsonObj({ optional: true, nullable: true })),
     f('last_error', optText()),
-    f('progress', badDecimal({ optional: true, outOfRange: { values: fc.constantFrom('-1', '100.5', '101'), constraint: rule('chk_tasks_progress_range') }, integerDigits: 3 })),
+    f(
+      'progress',
+      badDecimal({
+        optional: true,
+        outOfRange: { values: fc.constantFrom('-1', '100.5', '101'), constraint: rule('chk_tasks_progress_range') },
+        integerDigits: 3,
+      }),
+    ),
     f('metadata', jsonObj({ optional: true })),
     f('parameters', jsonObj({ optional: true, nullable: true })),
     f('assigned_tool', optText(len('tasks', 'assigned_tool'))),
     f('recommended_tool', optText(len('tasks', 'recommended_tool'))),
-    f('actual_hours', badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-1', '-0.5'), constraint: rule('chk_tasks_hours_nonnegative') }, integerDigits: 4 })),
+    f(
+      'actual_hours',
+      badDecimal({
+        optional: true,
+        nullable: true,
+        outOfRange: { values: fc.constantFrom('-1', '-0.5'), constraint: rule('chk_tasks_hours_nonnegative') },
+        integerDigits: 4,
+      }),
+    ),
     f('worker_id', badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('tasks', 'worker_id') } })),
     f('agent_id', agentRef({ optional: true, nullable: true, constraint: fk('tasks', 'agent_id') })),
     f('cancelled_by', optText(len('tasks', 'cancelled_by'))),
@@ -445,7 +556,15 @@ const patchTargets = (index: number): Target[] => {
 
 const usageTargets = (path: Path, issue: Path = path.slice(1)): Target[] => [
   at([...path, 'tokens'], badInt({ optional: true, min: 0, max: Number.MAX_SAFE_INTEGER, range: 'validation', type: 'int8' }), [...issue, 'tokens']),
-  at([...path, 'costUsd'], badDecimal({ optional: true, outOfRange: { values: fc.constantFrom('-1', '-0.000001'), constraint: rule('chk_tasks_usage_nonnegative') }, integerDigits: 4 }), [...issue, 'costUsd']),
+  at(
+    [...path, 'costUsd'],
+    badDecimal({
+      optional: true,
+      outOfRange: { values: fc.constantFrom('-1', '-0.000001'), constraint: rule('chk_tasks_usage_nonnegative') },
+      integerDigits: 4,
+    }),
+    [...issue, 'costUsd'],
+  ),
   custom(extraKeys(['cost', 'tokens_used', 'usd']), (args, value) => {
     const { key, value: v } = value as { key: string; value: unknown };
     setAt(args, [...path, key], v);
@@ -460,10 +579,20 @@ const work: Record<string, SpecFactory> = {
   createTasks: () => ({
     args: () => [[{ title: 'batch a' }, { title: 'batch b' }]],
     targets: [
-      at([0], fc.oneof(wrongType(['array']), fc.constant(null).map(() => badValue({ title: 'x' }, 'an object, not an array', ['validation'])))),
+      at(
+        [0],
+        fc.oneof(
+          wrongType(['array']),
+          fc.constant(null).map(() => badValue({ title: 'x' }, 'an object, not an array', ['validation'])),
+        ),
+      ),
       ...newTaskTargets([0, 1]),
       custom(
-        fc.integer({ min: 1, max: 5 }).map((n) => badValue(n, `a cycle of ${n} in the batch`, ['cycle', 'constraint'], /^(trg_task_dependencies_no_cycle|chk_task_dependencies_not_self)$/)),
+        fc
+          .integer({ min: 1, max: 5 })
+          .map((n) =>
+            badValue(n, `a cycle of ${n} in the batch`, ['cycle', 'constraint'], /^(trg_task_dependencies_no_cycle|chk_task_dependencies_not_self)$/),
+          ),
         (args, value) => {
           const n = value as number;
           const ids = Array.from({ length: n }, () => randomUUID());
@@ -474,18 +603,36 @@ const work: Record<string, SpecFactory> = {
   }),
   createSubtask: () => ({
     args: () => [fx.tasks.pending.id, { title: 'bad input subtask' }],
-    targets: [at([0], badUuid({ unknown: { refusal: 'constraint', constraint: fk('tasks', 'parent_task_id') } })), at([1], wrongType(['object'])), ...newTaskTargets([1], { parent: false })],
+    targets: [
+      at([0], badUuid({ unknown: { refusal: 'constraint', constraint: fk('tasks', 'parent_task_id') } })),
+      at([1], wrongType(['object'])),
+      ...newTaskTargets([1], { parent: false }),
+    ],
   }),
   addDependencies: () => ({
     args: () => [fx.chain[0], [fx.tasks.completed.id]],
     targets: [
       at([0], badUuid({ unknown: { refusal: 'constraint', constraint: fk('task_dependencies', 'task_id') } })),
-      at([1], badArray({ element: badUuid({ unknown: { refusal: 'constraint', constraint: fk('task_dependencies', 'depends_on_id') } }), valid: fx.tasks.completed.id, empty: 'validation' })),
+      at(
+        [1],
+        badArray({
+          element: badUuid({ unknown: { refusal: 'constraint', constraint: fk('task_dependencies', 'depends_on_id') } }),
+          valid: fx.tasks.completed.id,
+          empty: 'validation',
+        }),
+      ),
       custom(
         fc
           .tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }))
           .filter(([i, j]) => i <= j)
-          .map(([i, j]) => badValue([i, j], i === j ? `self edge on chain ${i}` : `edge chain ${i} -> ${j} closes a cycle`, ['cycle', 'constraint'], i === j ? rule('chk_task_dependencies_not_self') : 'trg_task_dependencies_no_cycle')),
+          .map(([i, j]) =>
+            badValue(
+              [i, j],
+              i === j ? `self edge on chain ${i}` : `edge chain ${i} -> ${j} closes a cycle`,
+              ['cycle', 'constraint'],
+              i === j ? rule('chk_task_dependencies_not_self') : 'trg_task_dependencies_no_cycle',
+            ),
+          ),
         (args, value) => {
           const [i, j] = value as [number, number];
           args[0] = fx.chain[i];
@@ -503,7 +650,13 @@ const work: Record<string, SpecFactory> = {
       at([0, 'batchSize'], badInt({ min: 1, max: 10_000, range: 'validation' })),
       at([0, 'types'], textArray({ optional: true, empty: 'validation' })),
       at([0, 'capability'], badText({ optional: true })),
-      at([0, 'status'], fc.oneof(badEnum(['assigned', 'running'], { optional: true }), fc.constantFrom('queued', 'completed').map((s) => badValue(s, `claim into ${s}`, ['validation'])))),
+      at(
+        [0, 'status'],
+        fc.oneof(
+          badEnum(['assigned', 'running'], { optional: true }),
+          fc.constantFrom('queued', 'completed').map((s) => badValue(s, `claim into ${s}`, ['validation'])),
+        ),
+      ),
       custom(extraKeys(['limit', 'worker_id', 'bogus']), addKey(0)),
     ],
   }),
@@ -523,7 +676,13 @@ const work: Record<string, SpecFactory> = {
   }),
   updateTask: () => ({
     args: () => [fx.tasks.queued.id, fx.tasks.queued.version, { metadata: { probe: true } }, {}],
-    targets: [at([0], badUuid({ unknown: { refusal: 'notFound' } })), at([1], versionArb()), at([2], wrongType(['object'])), ...patchTargets(2), ...usageTargets([3])],
+    targets: [
+      at([0], badUuid({ unknown: { refusal: 'notFound' } })),
+      at([1], versionArb()),
+      at([2], wrongType(['object'])),
+      ...patchTargets(2),
+      ...usageTargets([3]),
+    ],
   }),
   enqueue: () => ({
     args: () => [fx.tasks.pending.id, fx.tasks.pending.version],
@@ -550,18 +709,40 @@ const work: Record<string, SpecFactory> = {
       at([1], versionArb()),
       at([2], wrongType(['object'])),
       // Issues point at message (the schema) or error_message (the patch's JSON check): not checked.
-      at([2, 'message'], fc.oneof(badText(), fc.constant(null).map(() => badValue('', 'empty message', ['validation']))), null),
+      at(
+        [2, 'message'],
+        fc.oneof(
+          badText(),
+          fc.constant(null).map(() => badValue('', 'empty message', ['validation'])),
+        ),
+        null,
+      ),
       at([2, 'details'], jsonObj({ optional: true })),
       at([2, 'retryable'], badBoolean({ optional: true })),
       custom(extraKeys(['error', 'retry', 'bogus']), addKey(2)),
       custom(illegalSource('failed'), useTask),
       ...usageTargets([3, 'usage']),
-      at([3, 'backoff', 'baseSeconds'], fc.oneof(wrongType(['number', 'undefined']).filter((b) => typeof b.value !== 'number' || Number.isNaN(b.value) || b.value < 0 || !Number.isFinite(b.value)), fc.double({ max: -0.001, noNaN: true }).map((v) => badValue(v, 'negative', ['validation'])))),
-      at([3, 'backoff', 'capSeconds'], fc.oneof(wrongType(['number', 'undefined']).filter((b) => typeof b.value !== 'number' || Number.isNaN(b.value) || b.value < 0 || !Number.isFinite(b.value)), fc.double({ max: -0.001, noNaN: true }).map((v) => badValue(v, 'negative', ['validation'])))),
+      at(
+        [3, 'backoff', 'baseSeconds'],
+        fc.oneof(
+          wrongType(['number', 'undefined']).filter((b) => typeof b.value !== 'number' || Number.isNaN(b.value) || b.value < 0 || !Number.isFinite(b.value)),
+          fc.double({ max: -0.001, noNaN: true }).map((v) => badValue(v, 'negative', ['validation'])),
+        ),
+      ),
+      at(
+        [3, 'backoff', 'capSeconds'],
+        fc.oneof(
+          wrongType(['number', 'undefined']).filter((b) => typeof b.value !== 'number' || Number.isNaN(b.value) || b.value < 0 || !Number.isFinite(b.value)),
+          fc.double({ max: -0.001, noNaN: true }).map((v) => badValue(v, 'negative', ['validation'])),
+        ),
+      ),
       custom(extraKeys(['retries', 'bogus']), addKey(3)),
-      custom(fc.constantFrom(1e300, 1e20).map((v) => badValue(v, 'a delay (and cap) past any interval', ['validation'])), (args, v) => {
-        setAt(args, [3, 'backoff'], { baseSeconds: v, capSeconds: v });
-      }),
+      custom(
+        fc.constantFrom(1e300, 1e20).map((v) => badValue(v, 'a delay (and cap) past any interval', ['validation'])),
+        (args, v) => {
+          setAt(args, [3, 'backoff'], { baseSeconds: v, capSeconds: v });
+        },
+      ),
     ],
   }),
   requeueDueRetries: () => ({ args: () => [10], targets: [limitArg(10_000)] }),
@@ -571,7 +752,14 @@ const work: Record<string, SpecFactory> = {
       at([0], badUuid({ unknown: { refusal: 'notFound' } })),
       at([1], versionArb()),
       // Issues point at reason/cancelledBy (the schema) or at cancellation_reason/cancelled_by (the patch's JSON check): not checked.
-      at([2], fc.oneof(badText(), fc.constant(null).map(() => badValue('', 'empty reason', ['validation']))), null),
+      at(
+        [2],
+        fc.oneof(
+          badText(),
+          fc.constant(null).map(() => badValue('', 'empty reason', ['validation'])),
+        ),
+        null,
+      ),
       at([3], badText({ optional: true, maxLength: len('tasks', 'cancelled_by') }), null),
       custom(illegalSource('cancelled'), useTask),
     ],
@@ -586,7 +774,13 @@ const work: Record<string, SpecFactory> = {
     args: () => [{ name: 'bad input workflow 2' }],
     targets: [
       at([0], wrongType(['object'])),
-      at([0, 'id'], fc.oneof(badUuid({ optional: true }), fc.constant(null).map(() => badValue(fx.workflowId, 'existing id', ['constraint'], 'pk_workflows')))),
+      at(
+        [0, 'id'],
+        fc.oneof(
+          badUuid({ optional: true }),
+          fc.constant(null).map(() => badValue(fx.workflowId, 'existing id', ['constraint'], 'pk_workflows')),
+        ),
+      ),
       at([0, 'name'], badText({ maxLength: len('workflows', 'name') })),
       at([0, 'description'], optText()),
       at([0, 'workflow_type'], optText(len('workflows', 'workflow_type'))),
@@ -609,10 +803,25 @@ const work: Record<string, SpecFactory> = {
 // -- fleet --------------------------------------------------------------------
 
 const gauge = (name: string) =>
-  badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-1', '-0.01', '100.01', '101', '999'), constraint: rule(`chk_workers_${name}_percent_range`) }, integerDigits: 3 });
+  badDecimal({
+    optional: true,
+    nullable: true,
+    outOfRange: { values: fc.constantFrom('-1', '-0.01', '100.01', '101', '999'), constraint: rule(`chk_workers_${name}_percent_range`) },
+    integerDigits: 3,
+  });
 const agentStatuses = ['online', 'busy', 'offline', 'maintenance', 'retired'] as const;
 const httpUrl = fc.oneof(
-  fc.constantFrom('ftp://example.com', 'https://', 'http:// example.com', 'https://exa mple.com', 'example.com', '//example.com/x', 'javascript:alert(1)', 'https://x\n', ' https://example.com'),
+  fc.constantFrom(
+    'ftp://example.com',
+    'https://',
+    'http:// example.com',
+    'https://exa mple.com',
+    'example.com',
+    '//example.com/x',
+    'javascript:alert(1)',
+    'https://x\n',
+    ' https://example.com',
+  ),
   fc.webUrl({ validSchemes: ['ftp', 'ws', 'file'] }),
 );
 
@@ -623,7 +832,15 @@ const fleet: Record<string, SpecFactory> = {
       at([0], wrongType(['object'])),
       at([0, 'machineId'], badText({ maxLength: len('workers', 'machine_id') })),
       at([0, 'machineName'], badText({ maxLength: len('workers', 'machine_name') })),
-      at([0, 'systemInfo'], fc.oneof(badJsonObject({ classInstances: false }), fc.constantFrom({ os: 1 }, { cpu: [] }, { memory_total_gb: '8' }, { disk_total_gb: Number.NaN }).map((v) => badValue(v, 'system info field of the wrong type', ['validation'])))),
+      at(
+        [0, 'systemInfo'],
+        fc.oneof(
+          badJsonObject({ classInstances: false }),
+          fc
+            .constantFrom({ os: 1 }, { cpu: [] }, { memory_total_gb: '8' }, { disk_total_gb: Number.NaN })
+            .map((v) => badValue(v, 'system info field of the wrong type', ['validation'])),
+        ),
+      ),
       at([0, 'tools'], textArray()),
       at([0, 'status'], badEnum(['online', 'offline', 'busy'], { optional: true })),
     ],
@@ -649,12 +866,24 @@ const fleet: Record<string, SpecFactory> = {
       at(
         [0, 'id'],
         fc.oneof(
-          badText({ maxLength: len('agents', 'id'), invalid: { values: fc.constantFrom('', '-lead', '_x', 'a b', 'a/b', "a'b", 'é', 'a;b'), constraint: rule('chk_agents_id_format') } }),
+          badText({
+            maxLength: len('agents', 'id'),
+            invalid: { values: fc.constantFrom('', '-lead', '_x', 'a b', 'a/b', "a'b", 'é', 'a;b'), constraint: rule('chk_agents_id_format') },
+          }),
           fc.constant(null).map(() => badValue(fx.agentId, 'existing id', ['constraint'], 'pk_agents')),
         ),
       ),
-      at([0, 'name'], fc.oneof(badText({ maxLength: len('agents', 'name') }), fc.constant(null).map(() => badValue(fx.agentName, 'taken name', ['constraint'], rule('uq_agents_name'))))),
-      at([0, 'type'], badTextId({ optional: true, nullable: true, maxLength: len('agents', 'type'), unknown: { refusal: 'constraint', constraint: fk('agents', 'type') } })),
+      at(
+        [0, 'name'],
+        fc.oneof(
+          badText({ maxLength: len('agents', 'name') }),
+          fc.constant(null).map(() => badValue(fx.agentName, 'taken name', ['constraint'], rule('uq_agents_name'))),
+        ),
+      ),
+      at(
+        [0, 'type'],
+        badTextId({ optional: true, nullable: true, maxLength: len('agents', 'type'), unknown: { refusal: 'constraint', constraint: fk('agents', 'type') } }),
+      ),
       at([0, 'role'], optText(len('agents', 'role'))),
       at([0, 'model'], optText(len('agents', 'model'))),
       at([0, 'status'], badEnum(agentStatuses, { optional: true })),
@@ -667,21 +896,32 @@ const fleet: Record<string, SpecFactory> = {
       at([0, 'personalityEmoji'], optText(len('agents', 'personality_emoji'))),
       at([0, 'publicKey'], badText({ optional: true, nullable: true })),
       custom(
-        fc.constantFrom('endpoint', 'publicKey', 'signature').map((field) => badValue(field, `${field} without the rest of the network identity`, ['constraint'], rule('chk_agents_network_identity_complete'))),
+        fc
+          .constantFrom('endpoint', 'publicKey', 'signature')
+          .map((field) => badValue(field, `${field} without the rest of the network identity`, ['constraint'], rule('chk_agents_network_identity_complete'))),
         (args, field) => setAt(args, [0, field as string], field === 'endpoint' ? 'https://agent.example.com' : 'abc'),
       ),
-      custom(httpUrl.map((url) => badValue(url, 'endpoint not an http(s) URL', ['constraint', 'validation'], rule('chk_agents_endpoint_url'))), (args, url) => {
-        setAt(args, [0, 'endpoint'], url);
-        setAt(args, [0, 'publicKey'], 'pk');
-        setAt(args, [0, 'signature'], 'sig');
-      }),
+      custom(
+        httpUrl.map((url) => badValue(url, 'endpoint not an http(s) URL', ['constraint', 'validation'], rule('chk_agents_endpoint_url'))),
+        (args, url) => {
+          setAt(args, [0, 'endpoint'], url);
+          setAt(args, [0, 'publicKey'], 'pk');
+          setAt(args, [0, 'signature'], 'sig');
+        },
+      ),
       at([0, 'endpoint'], badText({ optional: true, nullable: true })),
       at([0, 'signature'], badText({ optional: true, nullable: true })),
       at([0, 'mobileCapable'], badBoolean({ optional: true })),
       at([0, 'deviceAffinity'], optText(len('agents', 'device_affinity'))),
       at([0, 'locationEnabled'], badBoolean({ optional: true })),
       at([0, 'batteryAware'], badBoolean({ optional: true })),
-      at([0, 'ipAddress'], fc.oneof(badText({ optional: true, nullable: true }), fc.constantFrom('300.1.1.1', 'localhost', '1.2.3', '::g', "1.1.1.1'; --").map((v) => badValue(v, 'not an IP address', ['validation'])))),
+      at(
+        [0, 'ipAddress'],
+        fc.oneof(
+          badText({ optional: true, nullable: true }),
+          fc.constantFrom('300.1.1.1', 'localhost', '1.2.3', '::g', "1.1.1.1'; --").map((v) => badValue(v, 'not an IP address', ['validation'])),
+        ),
+      ),
       at([0, 'hostName'], optText(len('agents', 'host_name'))),
     ],
   }),
@@ -695,7 +935,14 @@ const fleet: Record<string, SpecFactory> = {
     targets: [
       at([0], wrongType(['object', 'undefined'])),
       at([0, 'status'], badEnum(agentStatuses, { optional: true })),
-      at([0, 'capability'], fc.oneof(wrongType(['string', 'array', 'undefined']), nulString, textArray({ optional: true }).filter((b) => typeof b.value !== 'string'))),
+      at(
+        [0, 'capability'],
+        fc.oneof(
+          wrongType(['string', 'array', 'undefined']),
+          nulString,
+          textArray({ optional: true }).filter((b) => typeof b.value !== 'string'),
+        ),
+      ),
       at([0, 'limit'], badInt({ optional: true, min: 1, max: 1000, range: 'validation' })),
     ],
   }),
@@ -713,7 +960,12 @@ const fleet: Record<string, SpecFactory> = {
 // -- review -------------------------------------------------------------------
 
 const score = (name: string) =>
-  badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-0.1', '-1', '10.1', '11', '99'), constraint: rule(`chk_evaluations_${name}_range`) }, integerDigits: 2 });
+  badDecimal({
+    optional: true,
+    nullable: true,
+    outOfRange: { values: fc.constantFrom('-0.1', '-1', '10.1', '11', '99'), constraint: rule(`chk_evaluations_${name}_range`) },
+    integerDigits: 2,
+  });
 
 const review: Record<string, SpecFactory> = {
   openCheckpoint: () => ({
@@ -748,12 +1000,22 @@ const review: Record<string, SpecFactory> = {
       at([0, 'checkpointId'], badUuid({ unknown: { refusal: 'constraint', constraint: fk('corrections', 'checkpoint_id') } })),
       at([0, 'taskId'], badUuid({ unknown: { refusal: 'constraint', constraint: fk('corrections', 'task_id') } })),
       at([0, 'correctionType'], badEnum(['wrong_approach', 'incomplete', 'bug', 'style', 'missing_feature', 'other'])),
-      at([0, 'guidance'], fc.oneof(badText(), fc.constantFrom('', ' ', '\t\n ').map((v) => badValue(v, 'blank guidance', ['constraint'], rule('chk_corrections_guidance_not_blank'))))),
+      at(
+        [0, 'guidance'],
+        fc.oneof(
+          badText(),
+          fc.constantFrom('', ' ', '\t\n ').map((v) => badValue(v, 'blank guidance', ['constraint'], rule('chk_corrections_guidance_not_blank'))),
+        ),
+      ),
       at(
         [0, 'referenceFiles'],
         badArray({
           optional: true,
-          element: fc.oneof(wrongType(['string', 'object']).filter((b) => b.value !== MISSING), fc.constantFrom({ path: 1 }, { url: [] }, { note: null }).map((v) => badValue(v, 'reference of the wrong shape', ['validation'])), unstorableString),
+          element: fc.oneof(
+            wrongType(['string', 'object']).filter((b) => b.value !== MISSING),
+            fc.constantFrom({ path: 1 }, { url: [] }, { note: null }).map((v) => badValue(v, 'reference of the wrong shape', ['validation'])),
+            unstorableString,
+          ),
           valid: 'src/a.ts',
         }),
       ),
@@ -764,7 +1026,14 @@ const review: Record<string, SpecFactory> = {
     args: () => [fx.correctionPending, 'applied'],
     targets: [
       at([0], badUuid({ unknown: { refusal: 'notFound' } }), ['correctionId']),
-      at([1], fc.oneof(badEnum(['pending', 'applied', 'failed']), fc.constant(null).map(() => badValue('pending', "resolved as 'pending'", ['constraint'], rule('chk_corrections_resolution')))), ['result']),
+      at(
+        [1],
+        fc.oneof(
+          badEnum(['pending', 'applied', 'failed']),
+          fc.constant(null).map(() => badValue('pending', "resolved as 'pending'", ['constraint'], rule('chk_corrections_resolution'))),
+        ),
+        ['result'],
+      ),
     ],
   }),
   recordEvaluation: () => ({
@@ -799,13 +1068,28 @@ const chunkTarget = at([1, 'chunkSize'], badInt({ optional: true, min: 1, max: N
 
 const telemetry: Record<string, SpecFactory> = {
   ingestAgentMetrics: () => ({
-    args: () => [[{ agent_id: fx.agentId, metric_type: 'latency', metric_value: 12.5 }, { agent_id: fx.agentId, metric_type: 'cost', metric_value: 0.1 }], {}],
+    args: () => [
+      [
+        { agent_id: fx.agentId, metric_type: 'latency', metric_value: 12.5 },
+        { agent_id: fx.agentId, metric_type: 'cost', metric_value: 0.1 },
+      ],
+      {},
+    ],
     targets: [
-      at([0], fc.oneof(wrongType(['array']), fc.constant(null).map(() => badValue({ agent_id: 'x' }, 'one row, not an array', ['validation'])))),
+      at(
+        [0],
+        fc.oneof(
+          wrongType(['array']),
+          fc.constant(null).map(() => badValue({ agent_id: 'x' }, 'one row, not an array', ['validation'])),
+        ),
+      ),
       at([0, 1], wrongType(['object'])),
       at([0, 1, 'agent_id'], agentRef({ constraint: fk('agent_metrics', 'agent_id') })),
       at([0, 1, 'metric_type'], badEnum(['latency', 'tokens', 'cost', 'success_rate', 'error_rate'])),
-      at([0, 1, 'metric_value'], wrongType(['number']).map((b) => (typeof b.value === 'number' && Number.isFinite(b.value) ? badValue(Number.NaN, 'NaN', ['validation']) : b))),
+      at(
+        [0, 1, 'metric_value'],
+        wrongType(['number']).map((b) => (typeof b.value === 'number' && Number.isFinite(b.value) ? badValue(Number.NaN, 'NaN', ['validation']) : b)),
+      ),
       at([0, 1, 'metric_unit'], optText(len('agent_metrics', 'metric_unit'))),
       at([0, 1, 'context'], jsonObj({ optional: true })),
       at([0, 1, 'recorded_at'], badDate({ optional: true })),
@@ -814,7 +1098,13 @@ const telemetry: Record<string, SpecFactory> = {
     ],
   }),
   ingestActivityLogs: () => ({
-    args: () => [[{ level: 'info', message: 'started', task_id: fx.tasks.running.id }, { level: 'error', message: 'failed', worker_id: fx.workerId }], {}],
+    args: () => [
+      [
+        { level: 'info', message: 'started', task_id: fx.tasks.running.id },
+        { level: 'error', message: 'failed', worker_id: fx.workerId },
+      ],
+      {},
+    ],
     targets: [
       at([0], wrongType(['array'])),
       at([0, 1], wrongType(['object'])),
@@ -832,7 +1122,12 @@ const telemetry: Record<string, SpecFactory> = {
     outsideTransaction: true,
     args: () => [{ from: new Date(Date.now() - 3_600_000), to: new Date(), taskId: fx.tasks.running.id }],
     // taskId null is no filter (the row schema's nullable id), like leaving it out.
-    targets: [at([0], wrongType(['object'])), at([0, 'from'], badDate()), at([0, 'to'], badDate()), at([0, 'taskId'], badUuid({ optional: true, nullable: true }))],
+    targets: [
+      at([0], wrongType(['object'])),
+      at([0, 'from'], badDate()),
+      at([0, 'to'], badDate()),
+      at([0, 'taskId'], badUuid({ optional: true, nullable: true })),
+    ],
   }),
   exportMetrics: () => ({
     outsideTransaction: true,
@@ -846,7 +1141,10 @@ const telemetry: Record<string, SpecFactory> = {
       at([1], badEnum(['task_completed', 'task_failed', 'task_timeout', 'manual_adjustment']), ['event_type']),
       at(
         [2],
-        badDecimal({ outOfRange: { values: fc.constantFrom('1.5', '-1.5', '1.0001', '-2', '0.9', '-0.9'), constraint: /^chk_trust_records_(delta|after)_range$/ }, integerDigits: 1 }),
+        badDecimal({
+          outOfRange: { values: fc.constantFrom('1.5', '-1.5', '1.0001', '-2', '0.9', '-0.9'), constraint: /^chk_trust_records_(delta|after)_range$/ },
+          integerDigits: 1,
+        }),
         ['trust_delta'],
       ),
       at([3], badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('trust_records', 'task_id') } }), ['task_id']),
@@ -859,9 +1157,14 @@ const telemetry: Record<string, SpecFactory> = {
       at([0], wrongType(['object'])),
       at([0, 'from_agent_id'], agentRef({ constraint: fk('agent_interactions', 'from_agent_id') })),
       at([0, 'to_agent_id'], agentRef({ constraint: fk('agent_interactions', 'to_agent_id') })),
-      custom(fc.constant(badValue(null, 'an agent interacting with itself', ['constraint'], rule('chk_agent_interactions_distinct_agents'))), (args) => setAt(args, [0, 'to_agent_id'], fx.agentId)),
+      custom(fc.constant(badValue(null, 'an agent interacting with itself', ['constraint'], rule('chk_agent_interactions_distinct_agents'))), (args) =>
+        setAt(args, [0, 'to_agent_id'], fx.agentId),
+      ),
       at([0, 'interaction_type'], badEnum(['handoff', 'collaboration', 'review', 'feedback'])),
-      at([0, 'workflow_id'], badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('agent_interactions', 'workflow_id') } })),
+      at(
+        [0, 'workflow_id'],
+        badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('agent_interactions', 'workflow_id') } }),
+      ),
       at([0, 'message'], optText()),
       at([0, 'payload'], badJsonValue),
     ],
@@ -895,7 +1198,15 @@ const entryTargets = (index: number, partial: boolean): Target[] => {
     at([index, 'createdBy'], badUuid({ ...o, unknown: { refusal: 'constraint', constraint: fk('knowledge_entries', 'created_by') } })),
     at([index, 'createdAgentId'], agentRef({ optional: true, nullable: true, constraint: fk('knowledge_entries', 'created_agent_id') })),
     at([index, 'taskId'], badUuid({ optional: true, nullable: true, unknown: { refusal: 'constraint', constraint: fk('knowledge_entries', 'task_id') } })),
-    at([index, 'confidenceScore'], badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-0.01', '1.01', '2'), constraint: rule('chk_knowledge_entries_confidence_range') }, integerDigits: 1 })),
+    at(
+      [index, 'confidenceScore'],
+      badDecimal({
+        optional: true,
+        nullable: true,
+        outOfRange: { values: fc.constantFrom('-0.01', '1.01', '2'), constraint: rule('chk_knowledge_entries_confidence_range') },
+        integerDigits: 1,
+      }),
+    ),
     at([index, 'visibility'], badEnum(['public', 'private', 'team'], { optional: true })),
     at([index, 'accessList'], badArray({ optional: true, element: fc.oneof(badUuid(), malformed()), valid: randomUUID() })),
     at([index, 'deviceFingerprint'], optText(len('knowledge_entries', 'device_fingerprint'))),
@@ -905,7 +1216,10 @@ const entryTargets = (index: number, partial: boolean): Target[] => {
 const sessionRef = () => badUuid({ unknown: { refusal: 'notFound' } });
 
 const knowledge: Record<string, SpecFactory> = {
-  createEntry: () => ({ args: () => [{ type: 'pattern', title: 'bad input pattern', createdBy: fx.userId }], targets: [at([0], wrongType(['object'])), ...entryTargets(0, false)] }),
+  createEntry: () => ({
+    args: () => [{ type: 'pattern', title: 'bad input pattern', createdBy: fx.userId }],
+    targets: [at([0], wrongType(['object'])), ...entryTargets(0, false)],
+  }),
   getEntry: () => ({ args: () => [fx.entryHead], targets: [at([0], badUuid({ unknown: { refusal: 'notFound' } }))] }),
   newVersion: () => ({
     args: () => [fx.entryHead, { title: 'bad input v3' }],
@@ -914,9 +1228,12 @@ const knowledge: Record<string, SpecFactory> = {
       at([1], wrongType(['object', 'undefined'])),
       ...entryTargets(1, true),
       custom(extraKeys(['tag', 'version', 'previousVersionId', 'created_by', 'bogus']), addKey(1)),
-      custom(fc.constant(badValue(null, 'a version that already has a successor', ['constraint'], rule('uq_knowledge_entries_previous_version_id'))), (args) => {
-        args[0] = fx.entryWithSuccessor;
-      }),
+      custom(
+        fc.constant(badValue(null, 'a version that already has a successor', ['constraint'], rule('uq_knowledge_entries_previous_version_id'))),
+        (args) => {
+          args[0] = fx.entryWithSuccessor;
+        },
+      ),
     ],
   }),
   getHistory: () => ({ args: () => [fx.entryHead], targets: [at([0], badUuid({ unknown: { refusal: 'notFound' } }))] }),
@@ -943,9 +1260,23 @@ const knowledge: Record<string, SpecFactory> = {
     args: () => [fx.sessionActive, { status: 'completed', taskCount: 3, successRate: '0.5' }],
     targets: [
       at([0], sessionRef(), ['sessionId']),
-      at([1, 'status'], fc.oneof(badEnum(['completed', 'failed'], { optional: true }), fc.constantFrom('active', 'paused').map((s) => badValue(s, `ended as ${s}`, ['validation'])))),
+      at(
+        [1, 'status'],
+        fc.oneof(
+          badEnum(['completed', 'failed'], { optional: true }),
+          fc.constantFrom('active', 'paused').map((s) => badValue(s, `ended as ${s}`, ['validation'])),
+        ),
+      ),
       at([1, 'taskCount'], badInt({ optional: true, min: 0, max: 2_147_483_647, range: { constraint: rule('chk_agent_sessions_task_count_nonnegative') } })),
-      at([1, 'successRate'], badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-0.1', '1.5', '-1'), constraint: rule('chk_agent_sessions_success_rate_range') }, integerDigits: 1 })),
+      at(
+        [1, 'successRate'],
+        badDecimal({
+          optional: true,
+          nullable: true,
+          outOfRange: { values: fc.constantFrom('-0.1', '1.5', '-1'), constraint: rule('chk_agent_sessions_success_rate_range') },
+          integerDigits: 1,
+        }),
+      ),
       custom(fc.constant(badValue(null, 'a session that has ended', ['conflict'])), (args) => {
         args[0] = fx.sessionEnded;
       }),
@@ -959,12 +1290,26 @@ const knowledge: Record<string, SpecFactory> = {
       at(
         [1, 'vector'],
         fc.oneof(
-          badArray({ element: wrongType(['number']).filter((b) => b.value !== MISSING), valid: 0.5, empty: { constraint: rule('chk_context_vectors_vector_shape') } }),
-          fc.constantFrom([Number.NaN], [Number.POSITIVE_INFINITY, 1], [1e300], [[1, 2]]).map((v) => badValue(v, 'not a vector of finite reals', ['validation'])),
+          badArray({
+            element: wrongType(['number']).filter((b) => b.value !== MISSING),
+            valid: 0.5,
+            empty: { constraint: rule('chk_context_vectors_vector_shape') },
+          }),
+          fc
+            .constantFrom([Number.NaN], [Number.POSITIVE_INFINITY, 1], [1e300], [[1, 2]])
+            .map((v) => badValue(v, 'not a vector of finite reals', ['validation'])),
         ),
       ),
       at([1, 'contextType'], badEnum(['semantic', 'collaborative', 'task'], { optional: true, nullable: true })),
-      at([1, 'confidenceScore'], badDecimal({ optional: true, nullable: true, outOfRange: { values: fc.constantFrom('-0.01', '1.01'), constraint: rule('chk_context_vectors_confidence_range') }, integerDigits: 1 })),
+      at(
+        [1, 'confidenceScore'],
+        badDecimal({
+          optional: true,
+          nullable: true,
+          outOfRange: { values: fc.constantFrom('-0.01', '1.01'), constraint: rule('chk_context_vectors_confidence_range') },
+          integerDigits: 1,
+        }),
+      ),
     ],
   }),
 };
@@ -977,20 +1322,49 @@ const knowledge: Record<string, SpecFactory> = {
  */
 const commaElement = (valid: string) =>
   fc.constantFrom(`${valid},${valid}`, `${valid},admin`, ',').map((element) => badValue([valid, element], 'an element holding a comma', ['validation']));
-const invalidScopes = fc.constantFrom('Tasks:Read', 'tasks read', '', "x'--", 'é').map((s) => badValue(s, 'scope format', ['constraint'], rule('chk_api_keys_scopes_format')));
+const invalidScopes = fc
+  .constantFrom('Tasks:Read', 'tasks read', '', "x'--", 'é')
+  .map((s) => badValue(s, 'scope format', ['constraint'], rule('chk_api_keys_scopes_format')));
 
 const access: Record<string, SpecFactory> = {
   createApiKey: () => ({
-    args: () => [{ clientId: 'bad-input', name: 'another key', scopes: ['tasks:write'], rateLimits: { perMinute: 10, perHour: 100 }, expiresAt: new Date(Date.now() + 86_400_000) }],
+    args: () => [
+      {
+        clientId: 'bad-input',
+        name: 'another key',
+        scopes: ['tasks:write'],
+        rateLimits: { perMinute: 10, perHour: 100 },
+        expiresAt: new Date(Date.now() + 86_400_000),
+      },
+    ],
     targets: [
       at([0], wrongType(['object'])),
       at([0, 'clientId'], badText({ maxLength: len('api_keys', 'client_id') }), ['client_id']),
       at([0, 'name'], badText({ maxLength: len('api_keys', 'name') }), ['name']),
       at([0, 'scopes'], fc.oneof(textArray(), commaElement('tasks:read'), badArray({ element: invalidScopes, valid: 'tasks:read' })), ['scopes']),
       at([0, 'rateLimits'], wrongType(['object', 'undefined']), ['rateLimits']),
-      at([0, 'rateLimits', 'perMinute'], badInt({ optional: true, min: 1, max: 100, range: { constraint: /^chk_api_keys_rate_limit(_per_minute_positive|s_consistent)$/ } }), ['rate_limit_per_minute']),
-      at([0, 'rateLimits', 'perHour'], badInt({ optional: true, min: 10, max: 2_147_483_647, range: { constraint: /^chk_api_keys_rate_limit(_per_hour_positive|s_consistent)$/ } }), ['rate_limit_per_hour']),
-      at([0, 'expiresAt'], fc.oneof(badDate({ optional: true, nullable: true }), fc.integer({ min: 1, max: 10_000 }).map((days) => badValue(new Date(Date.now() - days * 86_400_000), 'expiry in the past', ['constraint'], rule('chk_api_keys_expires_after_created')))), ['expires_at']),
+      at(
+        [0, 'rateLimits', 'perMinute'],
+        badInt({ optional: true, min: 1, max: 100, range: { constraint: /^chk_api_keys_rate_limit(_per_minute_positive|s_consistent)$/ } }),
+        ['rate_limit_per_minute'],
+      ),
+      at(
+        [0, 'rateLimits', 'perHour'],
+        badInt({ optional: true, min: 10, max: 2_147_483_647, range: { constraint: /^chk_api_keys_rate_limit(_per_hour_positive|s_consistent)$/ } }),
+        ['rate_limit_per_hour'],
+      ),
+      at(
+        [0, 'expiresAt'],
+        fc.oneof(
+          badDate({ optional: true, nullable: true }),
+          fc
+            .integer({ min: 1, max: 10_000 })
+            .map((days) =>
+              badValue(new Date(Date.now() - days * 86_400_000), 'expiry in the past', ['constraint'], rule('chk_api_keys_expires_after_created')),
+            ),
+        ),
+        ['expires_at'],
+      ),
       at([0, 'description'], optText(), ['description']),
       at([0, 'createdBy'], optText(len('api_keys', 'created_by')), ['created_by']),
     ],
@@ -1008,10 +1382,7 @@ const access: Record<string, SpecFactory> = {
   }),
   hitRateLimit: () => ({
     args: () => [fx.apiKeyId, 'minute'],
-    targets: [
-      at([0], badUuid({ unknown: { refusal: 'notFound' } }), ['api_key_id']),
-      at([1], badEnum(['minute', 'hour']), ['window_type']),
-    ],
+    targets: [at([0], badUuid({ unknown: { refusal: 'notFound' } }), ['api_key_id']), at([1], badEnum(['minute', 'hour']), ['window_type'])],
   }),
   appendAudit: () => ({
     args: () => [{ event_type: 'authentication', action: 'login', success: true, user_id: fx.userId, ip_address: '10.0.0.1', metadata: { via: 'password' } }],
@@ -1024,7 +1395,13 @@ const access: Record<string, SpecFactory> = {
       at([0, 'action'], badText({ maxLength: len('audit_logs', 'action') })),
       at([0, 'resource_type'], optText(len('audit_logs', 'resource_type'))),
       at([0, 'resource_id'], optText(len('audit_logs', 'resource_id'))),
-      at([0, 'ip_address'], fc.oneof(badText({ optional: true, nullable: true }), fc.constantFrom('300.1.1.1', 'localhost', '1.2.3.4/33', "1.1.1.1' OR 1=1").map((v) => badValue(v, 'not an IP address', ['validation'])))),
+      at(
+        [0, 'ip_address'],
+        fc.oneof(
+          badText({ optional: true, nullable: true }),
+          fc.constantFrom('300.1.1.1', 'localhost', '1.2.3.4/33', "1.1.1.1' OR 1=1").map((v) => badValue(v, 'not an IP address', ['validation'])),
+        ),
+      ),
       at([0, 'user_agent'], optText()),
       at([0, 'success'], badBoolean()),
       at([0, 'error_message'], optText()),
@@ -1037,7 +1414,10 @@ const access: Record<string, SpecFactory> = {
       at(
         [0],
         fc.oneof(
-          badText({ maxLength: len('users', 'username'), invalid: { values: fc.constantFrom('ab', 'a b', "o'brien", 'x;y', 'é'.repeat(5), ''), constraint: rule('chk_users_username_format') } }),
+          badText({
+            maxLength: len('users', 'username'),
+            invalid: { values: fc.constantFrom('ab', 'a b', "o'brien", 'x;y', 'é'.repeat(5), ''), constraint: rule('chk_users_username_format') },
+          }),
           fc.constant(null).map(() => badValue(fx.userName, 'taken username', ['constraint'], rule('uq_users_username'))),
         ),
         ['username'],
@@ -1045,12 +1425,34 @@ const access: Record<string, SpecFactory> = {
       at(
         [1],
         fc.oneof(
-          badText({ maxLength: len('users', 'email'), invalid: { values: fc.constantFrom('plain', 'a@b', '@example.com', 'a b@example.com', 'a@@example.com', "a'@x"), constraint: rule('chk_users_email_format') } }),
-          fc.constantFrom((e: string) => e, (e: string) => e.toUpperCase(), (e: string) => e.toLowerCase()).map((f) => badValue(f(fx.userEmail), 'taken email, any case', ['constraint'], rule('uq_users_email'))),
+          badText({
+            maxLength: len('users', 'email'),
+            invalid: {
+              values: fc.constantFrom('plain', 'a@b', '@example.com', 'a b@example.com', 'a@@example.com', "a'@x"),
+              constraint: rule('chk_users_email_format'),
+            },
+          }),
+          fc
+            .constantFrom(
+              (e: string) => e,
+              (e: string) => e.toUpperCase(),
+              (e: string) => e.toLowerCase(),
+            )
+            .map((f) => badValue(f(fx.userEmail), 'taken email, any case', ['constraint'], rule('uq_users_email'))),
         ),
         ['email'],
       ),
-      at([2], badText({ maxLength: len('users', 'password_hash'), invalid: { values: fc.constantFrom('hunter2', '$2b$12$short', `$1$${'a'.repeat(53)}`, 'sha256:abc', `$argon2i$v=19$m=1,t=1,p=1$a$b`), constraint: rule('chk_users_password_hash_format') } }), ['password_hash']),
+      at(
+        [2],
+        badText({
+          maxLength: len('users', 'password_hash'),
+          invalid: {
+            values: fc.constantFrom('hunter2', '$2b$12$short', `$1$${'a'.repeat(53)}`, 'sha256:abc', `$argon2i$v=19$m=1,t=1,p=1$a$b`),
+            constraint: rule('chk_users_password_hash_format'),
+          },
+        }),
+        ['password_hash'],
+      ),
     ],
   }),
   createSession: () => ({
@@ -1068,7 +1470,14 @@ const access: Record<string, SpecFactory> = {
       ),
       at([2], wrongType(['object', 'undefined'])),
       at([2, 'deviceInfo'], jsonObj({ optional: true }), ['device_info']),
-      at([2, 'ipAddress'], fc.oneof(badText({ optional: true, nullable: true }), fc.constantFrom('999.0.0.1', 'host', '::zz').map((v) => badValue(v, 'not an IP address', ['validation']))), ['ip_address']),
+      at(
+        [2, 'ipAddress'],
+        fc.oneof(
+          badText({ optional: true, nullable: true }),
+          fc.constantFrom('999.0.0.1', 'host', '::zz').map((v) => badValue(v, 'not an IP address', ['validation'])),
+        ),
+        ['ip_address'],
+      ),
     ],
   }),
   verifySession: () => ({ args: () => ['x'.repeat(43)], targets: [at([0], wrongType(['string']))] }),
@@ -1077,24 +1486,48 @@ const access: Record<string, SpecFactory> = {
 
 // -- integration --------------------------------------------------------------
 
-const badEventNames = fc.constantFrom('task', 'Task.completed', 'task.', '.completed', 'task completed', 'task.completed; DROP TABLE x', 'task.*.x', 'task.Completed', 'tâsk.done', 'a.b.c');
+const badEventNames = fc.constantFrom(
+  'task',
+  'Task.completed',
+  'task.',
+  '.completed',
+  'task completed',
+  'task.completed; DROP TABLE x',
+  'task.*.x',
+  'task.Completed',
+  'tâsk.done',
+  'a.b.c',
+);
 const deliveryIdArb = () =>
   fc.oneof(
     wrongType(['string']),
-    fc.constantFrom('abc', '1.5', '-', '', "1; DROP TABLE agentry.webhook_deliveries", '99999999999999999999999').map((v) => badValue(v, 'not a bigint', ['validation'])),
+    fc
+      .constantFrom('abc', '1.5', '-', '', '1; DROP TABLE agentry.webhook_deliveries', '99999999999999999999999')
+      .map((v) => badValue(v, 'not a bigint', ['validation'])),
     nulString,
     fc.bigInt({ min: 10_000_000n, max: 9_000_000_000_000_000_000n }).map((n) => badValue(String(n), 'unknown delivery', ['notFound'])),
   );
-const responseStatus = (nullable: boolean) => badInt({ ...(nullable && { optional: true, nullable: true }), min: 100, max: 599, range: { constraint: rule('chk_webhook_deliveries_response_status_range') }, type: 'int2' });
+const responseStatus = (nullable: boolean) =>
+  badInt({
+    ...(nullable && { optional: true, nullable: true }),
+    min: 100,
+    max: 599,
+    range: { constraint: rule('chk_webhook_deliveries_response_status_range') },
+    type: 'int2',
+  });
 const attemptArb = () =>
   fc.oneof(
-    badInt({ optional: true, min: 0, max: 2_147_483_647, range: 'validation' }).filter((b) => typeof b.value !== 'number' || b.value < 0 || !Number.isInteger(b.value) || b.value > 2_147_483_647),
+    badInt({ optional: true, min: 0, max: 2_147_483_647, range: 'validation' }).filter(
+      (b) => typeof b.value !== 'number' || b.value < 0 || !Number.isInteger(b.value) || b.value > 2_147_483_647,
+    ),
     fc.integer({ min: 5, max: 1000 }).map((n) => badValue(n, 'not the current attempt', ['conflict'])),
   );
 
 const integration: Record<string, SpecFactory> = {
   registerWebhook: () => ({
-    args: () => [{ clientId: 'bad-input', url: 'https://hooks.example.com/x', events: ['task.completed', 'workflow.*'], secret: 'whsec_abcdefghijklmnop', maxAttempts: 5 }],
+    args: () => [
+      { clientId: 'bad-input', url: 'https://hooks.example.com/x', events: ['task.completed', 'workflow.*'], secret: 'whsec_abcdefghijklmnop', maxAttempts: 5 },
+    ],
     targets: [
       at([0], wrongType(['object'])),
       at([0, 'agentId'], agentRef({ optional: true, nullable: true, constraint: fk('webhooks', 'agent_id') })),
@@ -1106,15 +1539,37 @@ const integration: Record<string, SpecFactory> = {
           badText({ maxLength: len('webhooks', 'url') }),
           fc.webUrl({ validSchemes: ['http'] }).map((url) => badValue(url, 'http, not https', ['constraint'], rule('chk_webhooks_url_https'))),
           httpUrl.map((url) => badValue(url, 'not an https URL', ['constraint'], rule('chk_webhooks_url_https'))),
-          fc.constantFrom('https://user:pw@example.com/x', 'https://example.com?x=1', 'https://exa mple.com', 'HTTPS://EXAMPLE.COM', 'https:/example.com', 'https://example.com/a b').map((url) => badValue(url, 'not an https URL', ['constraint'], rule('chk_webhooks_url_https'))),
+          fc
+            .constantFrom(
+              'https://user:pw@example.com/x',
+              'https://example.com?x=1',
+              'https://exa mple.com',
+              'HTTPS://EXAMPLE.COM',
+              'https:/example.com',
+              'https://example.com/a b',
+            )
+            .map((url) => badValue(url, 'not an https URL', ['constraint'], rule('chk_webhooks_url_https'))),
         ),
       ),
-      at([0, 'events'], fc.oneof(textArray(), commaElement('task.completed'), badArray({ element: badEventNames.map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhooks_events_format'))), valid: 'task.completed', empty: { constraint: rule('chk_webhooks_events_format') } }))),
+      at(
+        [0, 'events'],
+        fc.oneof(
+          textArray(),
+          commaElement('task.completed'),
+          badArray({
+            element: badEventNames.map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhooks_events_format'))),
+            valid: 'task.completed',
+            empty: { constraint: rule('chk_webhooks_events_format') },
+          }),
+        ),
+      ),
       at(
         [0, 'secret'],
         fc.oneof(
           wrongType(['string']),
-          fc.string({ maxLength: 15, unit: 'binary-ascii' }).map((s) => badValue(s, 'secret under 16 bytes', ['constraint'], rule('chk_webhooks_secret_encrypted_length'))),
+          fc
+            .string({ maxLength: 15, unit: 'binary-ascii' })
+            .map((s) => badValue(s, 'secret under 16 bytes', ['constraint'], rule('chk_webhooks_secret_encrypted_length'))),
         ),
       ),
       at([0, 'description'], optText()),
@@ -1127,7 +1582,14 @@ const integration: Record<string, SpecFactory> = {
     args: () => [fx.webhookId, 'task.completed', { task_id: 'x' }],
     targets: [
       at([0], badUuid({ unknown: { refusal: 'notFound' } })),
-      at([1], fc.oneof(badText({ maxLength: len('webhook_deliveries', 'event_type') }), badEventNames.map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhook_deliveries_event_type_format')))), ['eventType']),
+      at(
+        [1],
+        fc.oneof(
+          badText({ maxLength: len('webhook_deliveries', 'event_type') }),
+          badEventNames.map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhook_deliveries_event_type_format'))),
+        ),
+        ['eventType'],
+      ),
       at([2], jsonObj(), ['payload']),
     ],
   }),
@@ -1135,13 +1597,25 @@ const integration: Record<string, SpecFactory> = {
     args: () => ['task.completed', { task_id: 'x' }],
     targets: [
       // Someone listens to task.*: a malformed task event meets the CHECK (with no listener nothing is written, and nothing checked).
-      at([0], fc.oneof(badText(), fc.constantFrom('task.Completed', 'task.com pleted', "task.x'; --", 'task.a.b', 'task.').map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhook_deliveries_event_type_format')))), ['eventType']),
+      at(
+        [0],
+        fc.oneof(
+          badText(),
+          fc
+            .constantFrom('task.Completed', 'task.com pleted', "task.x'; --", 'task.a.b', 'task.')
+            .map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhook_deliveries_event_type_format'))),
+        ),
+        ['eventType'],
+      ),
       at([1], jsonObj(), ['payload']),
     ],
   }),
   claimDueDeliveries: () => ({
     args: () => [5, 60],
-    targets: [at([0], badInt({ min: 1, max: 1000, range: 'validation' }), ['batchSize']), at([1], badInt({ min: 1, max: 86_400, range: 'validation' }), ['leaseSeconds'])],
+    targets: [
+      at([0], badInt({ min: 1, max: 1000, range: 'validation' }), ['batchSize']),
+      at([1], badInt({ min: 1, max: 86_400, range: 'validation' }), ['leaseSeconds']),
+    ],
   }),
   markDelivered: () => ({
     args: () => [fx.deliveryInFlight.id, 200, { attempt: fx.deliveryInFlight.attempt }],
@@ -1175,12 +1649,25 @@ const integration: Record<string, SpecFactory> = {
   signPayload: () => ({
     outsideTransaction: true,
     args: () => ['whsec_abcdefghijklmnop', '{"a":1}', new Date()],
-    targets: [at([0], wrongType(['string']), ['secret']), at([1], wrongType(['string']), ['body']), at([2], fc.oneof(wrongType(['date', 'undefined']), fc.constant(badValue(new Date(Number.NaN), 'Invalid Date', ['validation']))))],
+    targets: [
+      at([0], wrongType(['string']), ['secret']),
+      at([1], wrongType(['string']), ['body']),
+      at([2], fc.oneof(wrongType(['date', 'undefined']), fc.constant(badValue(new Date(Number.NaN), 'Invalid Date', ['validation'])))),
+    ],
   }),
   deliveryRequest: () => ({
     outsideTransaction: true,
     args: () => [
-      { id: '1', webhook_id: fx.webhookId, url: 'https://hooks.example.com/x', secret: 'whsec_abcdefghijklmnop', payload: { a: 1 }, event_type: 'task.completed', idempotency_key: randomUUID(), attempt_count: 1 },
+      {
+        id: '1',
+        webhook_id: fx.webhookId,
+        url: 'https://hooks.example.com/x',
+        secret: 'whsec_abcdefghijklmnop',
+        payload: { a: 1 },
+        event_type: 'task.completed',
+        idempotency_key: randomUUID(),
+        attempt_count: 1,
+      },
       new Date(),
     ],
     targets: [
@@ -1199,7 +1686,6 @@ const integration: Record<string, SpecFactory> = {
 
 /** The first n code points (never half a surrogate pair). */
 const codePoints = (text: string, n: number): string => Array.from(text).slice(0, n).join('');
-
 
 const SPECS: Record<string, Record<string, SpecFactory>> = { work, fleet, review, telemetry, knowledge, access, integration };
 
@@ -1237,7 +1723,8 @@ async function expectAccepted(context: string, fn: string, args: unknown[], outs
     .catch((error: unknown) => {
       if (error !== ROLLBACK) throw error;
     });
-  if (problem !== undefined) throw new Error(`the valid call of ${context}.${fn} was refused: ${problem instanceof Error ? `${problem.name}: ${problem.message}` : String(problem)}`);
+  if (problem !== undefined)
+    throw new Error(`the valid call of ${context}.${fn} was refused: ${problem instanceof Error ? `${problem.name}: ${problem.message}` : String(problem)}`);
 }
 
 async function runSpec(context: string, fn: string): Promise<void> {
@@ -1246,7 +1733,7 @@ async function runSpec(context: string, fn: string): Promise<void> {
   await expectAccepted(context, fn, spec.args(), spec.outsideTransaction === true);
 
   const module = agentry[context as keyof Client] as unknown as Module;
-  const numRuns = Math.min(300, Math.max(60, spec.targets.length * 10));
+  const numRuns = Math.min(250, Math.max(50, spec.targets.length * 8));
   const cases = fc.oneof(...spec.targets.map((_, index) => fc.tuple(fc.constant(index), spec.targets[index]!.bad)));
   const before = await digest();
   let runs = 0;
@@ -1258,7 +1745,7 @@ async function runSpec(context: string, fn: string): Promise<void> {
       if (target.apply) target.apply(args, value.value);
       else setAt(args, target.at, value.value);
       const outcome = await outcomeOf(() => module[fn]!(...args));
-      const issue = target.issue === null ? undefined : target.issue ?? (target.at.length > 1 ? target.at.slice(1) : undefined);
+      const issue = target.issue === null ? undefined : (target.issue ?? (target.at.length > 1 ? target.at.slice(1) : undefined));
       const where = `${context}.${fn} ${target.apply ? '' : `[${target.at.join('.')}]`}`;
       const error = expectTypedRefusal(outcome, value, where, issue);
       if (value.label.startsWith('input without a key')) expect(error, where).toBeInstanceOf(MissingInputKey);
@@ -1270,7 +1757,8 @@ async function runSpec(context: string, fn: string): Promise<void> {
   figures.properties += 1;
   const after = await digest();
   const changed = changedTables(before, after);
-  figures.rowsWritten += changed.length;
+  figures.tablesChanged += changed.length;
+  figures.rowsWritten += rowDelta(before, after);
   expect(changed, `${context}.${fn}: refused calls changed these tables`).toEqual([]);
 }
 
@@ -1322,18 +1810,24 @@ describe('hostile strings are stored verbatim, never run', () => {
   it('task title, description, tags and metadata come back as sent', async () => {
     const tablesBefore = await sql<{ n: string }>(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'agentry'`);
     await fc.assert(
-      fc.asyncProperty(verbatimString({ minLength: 1 }), verbatimString(), fc.array(verbatimString(), { maxLength: 3 }), verbatimString(), async (title, description, tags, key) => {
-        const created = await agentry.work.createTask({ title, description, tags, metadata: { [key]: title, nested: { text: description } } });
-        const read = await agentry.work.getTask(created.id);
-        expect(read.title).toBe(title);
-        expect(read.description).toBe(description);
-        expect(read.tags).toEqual(tags);
-        expect(read.metadata).toEqual({ [key]: title, nested: { text: description } });
-        const [raw] = await sql<{ title: string; n: number }>(`SELECT title, octet_length(title) AS n FROM agentry.tasks WHERE id = $1`, [created.id]);
-        expect(raw!.title).toBe(title);
-        expect(raw!.n).toBe(Buffer.byteLength(title, 'utf8'));
-        figures.verbatimRoundTrips += 1;
-      }),
+      fc.asyncProperty(
+        verbatimString({ minLength: 1 }),
+        verbatimString(),
+        fc.array(verbatimString(), { maxLength: 3 }),
+        verbatimString(),
+        async (title, description, tags, key) => {
+          const created = await agentry.work.createTask({ title, description, tags, metadata: { [key]: title, nested: { text: description } } });
+          const read = await agentry.work.getTask(created.id);
+          expect(read.title).toBe(title);
+          expect(read.description).toBe(description);
+          expect(read.tags).toEqual(tags);
+          expect(read.metadata).toEqual({ [key]: title, nested: { text: description } });
+          const [raw] = await sql<{ title: string; n: number }>(`SELECT title, octet_length(title) AS n FROM agentry.tasks WHERE id = $1`, [created.id]);
+          expect(raw!.title).toBe(title);
+          expect(raw!.n).toBe(Buffer.byteLength(title, 'utf8'));
+          figures.verbatimRoundTrips += 1;
+        },
+      ),
       { seed: seedFor('verbatim.tasks'), numRuns: 60 },
     );
     const tablesAfter = await sql<{ n: string }>(`SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'agentry'`);
@@ -1343,22 +1837,48 @@ describe('hostile strings are stored verbatim, never run', () => {
   it('knowledge entries, corrections, audit rows, agents and webhooks keep their text', async () => {
     await fc.assert(
       fc.asyncProperty(verbatimString({ minLength: 1, maxLength: 150 }), verbatimString(), async (text, other) => {
-        const entry = await agentry.knowledge.createEntry({ type: 'documentation', title: text, content: other, summary: text, tags: [text], createdBy: fx.userId as never });
+        const entry = await agentry.knowledge.createEntry({
+          type: 'documentation',
+          title: text,
+          content: other,
+          summary: text,
+          tags: [text],
+          createdBy: fx.userId as never,
+        });
         const readEntry = await agentry.knowledge.getEntry(entry.id);
         expect([readEntry.title, readEntry.content, readEntry.summary, readEntry.tags]).toEqual([text, other, text, [text]]);
 
-        const audit = await agentry.access.appendAudit({ event_type: 'authentication', action: codePoints(text, 100), success: false, error_message: other, user_agent: text, metadata: { [text]: other } });
+        const audit = await agentry.access.appendAudit({
+          event_type: 'authentication',
+          action: codePoints(text, 100),
+          success: false,
+          error_message: other,
+          user_agent: text,
+          metadata: { [text]: other },
+        });
         const [rawAudit] = await sql<{ action: string; error_message: string; user_agent: string; metadata: object }>(
           `SELECT action, error_message, user_agent, metadata FROM agentry.audit_logs WHERE id = $1`,
           [audit.id],
         );
         expect(rawAudit).toEqual({ action: codePoints(text, 100), error_message: other, user_agent: text, metadata: { [text]: other } });
 
-        const webhook = await agentry.integration.registerWebhook({ clientId: 'verbatim', url: 'https://hooks.example.com/v', events: ['task.completed'], secret: `s${text}`.padEnd(16, '_'), description: other });
+        const webhook = await agentry.integration.registerWebhook({
+          clientId: 'verbatim',
+          url: 'https://hooks.example.com/v',
+          events: ['task.completed'],
+          secret: `s${text}`.padEnd(16, '_'),
+          description: other,
+        });
         expect((await agentry.integration.getWebhook(webhook.id)).description).toBe(other);
 
         const guidance = `g ${text}`;
-        const correction = await agentry.review.addCorrection({ checkpointId: fx.checkpointPending as never, taskId: fx.tasks.running.id as never, correctionType: 'other', guidance, referenceFiles: [text, { path: other, note: text }] });
+        const correction = await agentry.review.addCorrection({
+          checkpointId: fx.checkpointPending as never,
+          taskId: fx.tasks.running.id as never,
+          correctionType: 'other',
+          guidance,
+          referenceFiles: [text, { path: other, note: text }],
+        });
         expect([correction.guidance, correction.reference_files]).toEqual([guidance, [text, { path: other, note: text }]]);
         figures.verbatimRoundTrips += 1;
       }),
@@ -1369,9 +1889,13 @@ describe('hostile strings are stored verbatim, never run', () => {
   it('activity-log messages round-trip through ingest and export', async () => {
     const from = new Date(Date.now() - 1000);
     const messages = fc.sample(verbatimString({ minLength: 1 }), { seed: seedFor('verbatim.logs'), numRuns: 200 });
-    await agentry.telemetry.ingestActivityLogs(messages.map((message, i) => ({ level: 'info', message, task_id: fx.tasks.completed.id as never, metadata: { i } })), { chunkSize: 64 });
+    await agentry.telemetry.ingestActivityLogs(
+      messages.map((message, i) => ({ level: 'info', message, task_id: fx.tasks.completed.id as never, metadata: { i } })),
+      { chunkSize: 64 },
+    );
     const rows: { message: string; metadata: { i: number } }[] = [];
-    for await (const row of agentry.telemetry.exportActivityLogs({ from, to: new Date(Date.now() + 60_000), taskId: fx.tasks.completed.id as never })) rows.push(row as never);
+    for await (const row of agentry.telemetry.exportActivityLogs({ from, to: new Date(Date.now() + 60_000), taskId: fx.tasks.completed.id as never }))
+      rows.push(row as never);
     rows.sort((a, b) => a.metadata.i - b.metadata.i);
     expect(rows.map((row) => row.message)).toEqual(messages);
     figures.verbatimRoundTrips += messages.length;
@@ -1381,7 +1905,12 @@ describe('hostile strings are stored verbatim, never run', () => {
     const before = await digest();
     await fc.assert(
       fc.asyncProperty(unstorableString, fc.constantFrom('title', 'description', 'client_id', 'tags', 'metadata'), async (value, field) => {
-        const input = field === 'tags' ? { title: 't', tags: [value.value] } : field === 'metadata' ? { title: 't', metadata: { text: value.value } } : { title: 't', [field]: value.value };
+        const input =
+          field === 'tags'
+            ? { title: 't', tags: [value.value] }
+            : field === 'metadata'
+              ? { title: 't', metadata: { text: value.value } }
+              : { title: 't', [field]: value.value };
         const outcome = await outcomeOf(() => agentry.work.createTask(input as never));
         const error = expectTypedRefusal(outcome, value, `work.createTask [${field}]`);
         expect(error).toBeInstanceOf(ValidationError);
@@ -1396,11 +1925,14 @@ describe('hostile strings are stored verbatim, never run', () => {
   it('malformed keys and session tokens verify to null without a write', async () => {
     const before = await digest();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(verbatimString(), fc.stringMatching(/^ains_[A-Za-z0-9_-]{44}$/), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)), async (presented) => {
-        expect(await agentry.access.verifyApiKey(presented)).toBeNull();
-        expect(await agentry.access.verifySession(presented)).toBeNull();
-        figures.cases += 2;
-      }),
+      fc.asyncProperty(
+        fc.oneof(verbatimString(), fc.stringMatching(/^ains_[A-Za-z0-9_-]{44}$/), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/)),
+        async (presented) => {
+          expect(await agentry.access.verifyApiKey(presented)).toBeNull();
+          expect(await agentry.access.verifySession(presented)).toBeNull();
+          figures.cases += 2;
+        },
+      ),
       { seed: seedFor('verify-null'), numRuns: 150 },
     );
     expect(changedTables(before, await digest())).toEqual([]);
@@ -1472,7 +2004,14 @@ describe('what the properties found, one example each (fixed in src/dal)', () =>
   it('a scope or event name holding a comma (which the array CHECKs read as two) is refused', async () => {
     expect(await refusal(() => agentry.access.createApiKey({ clientId: 'c', name: 'n', scopes: ['tasks:read,admin'] }))).toBeInstanceOf(ValidationError);
     expect(
-      await refusal(() => agentry.integration.registerWebhook({ clientId: 'c', url: 'https://h.example.com', events: ['task.completed,task.failed'], secret: 'whsec_abcdefghijklmnop' })),
+      await refusal(() =>
+        agentry.integration.registerWebhook({
+          clientId: 'c',
+          url: 'https://h.example.com',
+          events: ['task.completed,task.failed'],
+          secret: 'whsec_abcdefghijklmnop',
+        }),
+      ),
     ).toBeInstanceOf(ValidationError);
   });
 
@@ -1497,7 +2036,8 @@ describe('figures', () => {
     figures.unhandled = unhandled.length;
     expect(unhandled.map(show)).toEqual([]);
     expect(figures.rowsWritten).toBe(0);
-    expect(figures.cases).toBeGreaterThan(5000);
+    expect(figures.tablesChanged).toBe(0);
+    expect(figures.cases).toBeGreaterThan(4000);
     recordFigures('bad-input', { ...figures, seed: SEED });
   });
 });

@@ -122,7 +122,7 @@ export const HOSTILE_STRINGS: readonly string[] = [
   "'; DROP TABLE agentry.tasks; --",
   "Robert'); DROP TABLE agentry.users;--",
   "' OR '1'='1",
-  "1; SELECT pg_sleep(10)",
+  '1; SELECT pg_sleep(10)',
   '$1',
   '$$ $tag$ $1 $2',
   '\\',
@@ -267,9 +267,7 @@ export function badUuid(options: IdOptions = {}): fc.Arbitrary<Bad> {
       fc
         .uuid({ version: [1, 4, 7] })
         .map((value) =>
-          unknown.refusal === 'notFound'
-            ? bad(value, 'unknown id', ['notFound'])
-            : bad(value, 'unknown id', ['constraint'], unknown.constraint),
+          unknown.refusal === 'notFound' ? bad(value, 'unknown id', ['notFound']) : bad(value, 'unknown id', ['constraint'], unknown.constraint),
         ),
     );
   }
@@ -313,11 +311,11 @@ const TYPE_LIMITS = { int2: 32_767, int4: 2_147_483_647, int8: Number.MAX_SAFE_I
 export function badInt(options: IntOptions): fc.Arbitrary<Bad> {
   const limit = TYPE_LIMITS[options.type ?? 'int4'];
   const rangeRefusal = (value: number, label: string): Bad =>
-    options.range === 'validation'
-      ? bad(value, label, VALIDATION)
-      : bad(value, label, ['constraint'], options.range.constraint);
+    options.range === 'validation' ? bad(value, label, VALIDATION) : bad(value, label, ['constraint'], options.range.constraint);
   const arbitraries: fc.Arbitrary<Bad>[] = [
-    wrongType(accepted(['number'], options)).filter((b) => typeof b.value !== 'number' || !Number.isInteger(b.value) || b.value < options.min || b.value > options.max),
+    wrongType(accepted(['number'], options)).filter(
+      (b) => typeof b.value !== 'number' || !Number.isInteger(b.value) || b.value < options.min || b.value > options.max,
+    ),
     fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY).map((value) => bad(value, 'not finite', VALIDATION)),
     fc
       .double({ min: options.min, max: options.max, noNaN: true, noDefaultInfinity: true })
@@ -330,7 +328,9 @@ export function badInt(options: IntOptions): fc.Arbitrary<Bad> {
     arbitraries.push(fc.integer({ min: below, max: options.min - 1 }).map((value) => rangeRefusal(value, `below ${options.min}`)));
   }
   if (options.max < limit) {
-    arbitraries.push(fc.integer({ min: options.max + 1, max: Math.min(options.max + 1_000_000, limit) }).map((value) => rangeRefusal(value, `above ${options.max}`)));
+    arbitraries.push(
+      fc.integer({ min: options.max + 1, max: Math.min(options.max + 1_000_000, limit) }).map((value) => rangeRefusal(value, `above ${options.max}`)),
+    );
   }
   if (limit < Number.MAX_SAFE_INTEGER) {
     // Past the column type: zod's own bound, or PostgreSQL's conversion (22003) before any CHECK.
@@ -373,7 +373,9 @@ export function badDecimal(options: DecimalOptions = {}): fc.Arbitrary<Bad> {
   }
   if (options.integerDigits !== undefined) {
     const digits = options.integerDigits;
-    arbitraries.push(fc.integer({ min: 1, max: 30 }).map((extra) => bad(`1${'0'.repeat(digits + extra - 1)}`, 'overflows the numeric type', ['validation', 'constraint'])));
+    arbitraries.push(
+      fc.integer({ min: 1, max: 30 }).map((extra) => bad(`1${'0'.repeat(digits + extra - 1)}`, 'overflows the numeric type', ['validation', 'constraint'])),
+    );
   }
   return fc.oneof(...arbitraries);
 }
@@ -384,22 +386,16 @@ export function badDecimal(options: DecimalOptions = {}): fc.Arbitrary<Bad> {
 
 /** Strings near a vocabulary that are not in it: case, padding, NUL, SQL. */
 export function badEnum(values: readonly string[], options: { optional?: boolean; nullable?: boolean } = {}): fc.Arbitrary<Bad> {
-  const near = fc.constantFrom(...values).chain((value) =>
-    fc.constantFrom(
-      value.toUpperCase(),
-      ` ${value}`,
-      `${value} `,
-      `${value}\n`,
-      `${value}s`,
-      value.slice(1),
-      `${value}'; --`,
-      `'${value}'`,
-    ),
-  );
+  const near = fc
+    .constantFrom(...values)
+    .chain((value) => fc.constantFrom(value.toUpperCase(), ` ${value}`, `${value} `, `${value}\n`, `${value}s`, value.slice(1), `${value}'; --`, `'${value}'`));
   const others = fc.string({ maxLength: 20 });
   return fc.oneof(
     wrongType(accepted(['string'], options)),
-    fc.oneof(near, others).filter((value) => !values.includes(value)).map((value) => bad(value, 'not in the vocabulary', VALIDATION)),
+    fc
+      .oneof(near, others)
+      .filter((value) => !values.includes(value))
+      .map((value) => bad(value, 'not in the vocabulary', VALIDATION)),
     nulString,
   );
 }
@@ -455,7 +451,14 @@ export function badJsonObject(options: { optional?: boolean; nullable?: boolean;
     // (Not for a field zod parses with object(), which takes them as an object without keys: classInstances false.)
     ...(options.classInstances === false
       ? []
-      : [fc.constantFrom(() => new Map([['a', 1]]), () => new Date(0)).map((make) => bad(make(), 'a class instance, not a plain object', ['validation', 'constraint']))]),
+      : [
+          fc
+            .constantFrom(
+              () => new Map([['a', 1]]),
+              () => new Date(0),
+            )
+            .map((make) => bad(make(), 'a class instance, not a plain object', ['validation', 'constraint'])),
+        ]),
     unrepresentableJsonObject,
   );
 }
