@@ -26,7 +26,6 @@
  */
 import { pathToFileURL } from 'node:url';
 
-import { dropDatabase } from '../../src/db/admin.js';
 
 import { compare, formatComparison, median, ratio, type ComparisonResult, type Contender, type Measurement } from '../lib/harness.js';
 import type { BarCheck, BenchContext, BenchSection, Workload } from '../lib/types.js';
@@ -39,6 +38,7 @@ import {
   type CloneStrategy,
   databaseMiB,
   dbUrl,
+  dropBenchDatabase,
   dropOwnBenchDatabases,
   dropStaleBenchDatabases,
   vacuumAnalyze,
@@ -82,7 +82,7 @@ export const FULL_SIZES: QueueSizes = {
   backlogCycles: 2_000,
   variants: VARIANTS.map((v) => v.name),
   diagnosisWorkers: 4,
-  diagnosisSlice: 4_000,
+  diagnosisSlice: 2_000,
   walTasks: 1_000,
   cloneStrategy: 'file_copy',
 };
@@ -91,14 +91,14 @@ export const QUICK_SIZES: QueueSizes = {
   tasks: 300,
   enqueueBatch: 100,
   workers: [1, 4],
-  slice: { 1: 100, 4: 200 },
-  backlogs: [1_000, 10_000],
+  slice: { 1: 60, 4: 120 },
+  backlogs: [1_000, 5_000],
   backlogWorkers: 1,
-  backlogCycles: 100,
+  backlogCycles: 60,
   variants: ['as migrated', '2 indexes, no triggers'],
   diagnosisWorkers: 4,
   diagnosisSlice: 100,
-  walTasks: 100,
+  walTasks: 50,
   cloneStrategy: 'wal_log',
 };
 
@@ -123,9 +123,18 @@ export function makeQueueWorkload(sizes?: Partial<QueueSizes>, parts: ReadonlySe
       const agentryEmpty = benchDbName('agentry_empty');
       await createEmptyDatabase(ctx.adminUrl, agentryEmpty);
       await agentrySystem.install(dbUrl(ctx.adminUrl, agentryEmpty));
-      if (parts.has('enqueue') || parts.has('work')) await queueComparison(ctx, s, section, parts, agentryEmpty);
-      if (parts.has('backlog')) await backlogScaling(ctx, s, section, agentryEmpty);
-      if (parts.has('diagnosis')) await diagnosis(ctx, s, section, agentryEmpty);
+      const timed = async (part: string, fn: () => Promise<void>) => {
+        const t0 = performance.now();
+        await fn();
+        const seconds = (performance.now() - t0) / 1000;
+        ctx.log(`queue: ${part} done in ${seconds.toFixed(0)} s`);
+        partTimes.push(`${part} ${seconds.toFixed(0)} s`);
+      };
+      const partTimes: string[] = [];
+      if (parts.has('enqueue') || parts.has('work')) await timed('enqueue + claim/complete', () => queueComparison(ctx, s, section, parts, agentryEmpty));
+      if (parts.has('backlog')) await timed('backlog scaling', () => backlogScaling(ctx, s, section, agentryEmpty));
+      if (parts.has('diagnosis')) await timed('diagnosis', () => diagnosis(ctx, s, section, agentryEmpty));
+      section.notes.push(`Wall time by part: ${partTimes.join(', ')}.`);
     } finally {
       await dropOwnBenchDatabases(ctx.adminUrl);
     }
@@ -172,7 +181,7 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
       name: system.name,
       prepare: () => cloneDatabase(adminUrl, empty.get(system) as string, target),
       run: async () => ({ units: s.tasks, ms: await system.enqueue(dbUrl(adminUrl, target), s.tasks, s.enqueueBatch) }),
-      ...(system === pgbenchSystem && { cleanup: () => dropDatabase(adminUrl, target) }),
+      ...(system === pgbenchSystem && { cleanup: () => dropBenchDatabase(adminUrl, target) }),
     };
   });
   const enqueueRounds = parts.has('enqueue') ? ctx.rounds : 1;
@@ -214,7 +223,7 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
             extra: { ...latencySummary(result.claimMs, 'claim'), ...latencySummary(result.completeMs, 'complete') },
           };
         },
-        cleanup: () => dropDatabase(adminUrl, run),
+        cleanup: () => dropBenchDatabase(adminUrl, run),
       };
     });
     const result = await compare({
@@ -318,7 +327,7 @@ async function backlogScaling(ctx: BenchContext, s: QueueSizes, section: BenchSe
         const result = await agentrySystem.work(dbUrl(adminUrl, run), s.backlogWorkers, s.backlogCycles);
         return { units: result.done, ms: result.ms, extra: { ...latencySummary(result.claimMs, 'claim'), ...latencySummary(result.completeMs, 'complete') } };
       },
-      cleanup: () => dropDatabase(adminUrl, run),
+      cleanup: () => dropBenchDatabase(adminUrl, run),
     };
   });
   const result = await compare({
@@ -394,7 +403,7 @@ async function diagnosis(ctx: BenchContext, s: QueueSizes, section: BenchSection
           const result = await agentrySystem.work(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice);
           return { units: result.done, ms: result.ms };
         },
-        cleanup: () => dropDatabase(adminUrl, run),
+        cleanup: () => dropBenchDatabase(adminUrl, run),
       };
     });
     const result = await compare({
@@ -456,7 +465,7 @@ async function walDiagnosis(ctx: BenchContext, s: QueueSizes, section: BenchSect
     } catch (error) {
       lines.push(`  ${target.name}: WAL not read back (${error instanceof Error ? error.message : String(error)})`);
     } finally {
-      await dropDatabase(adminUrl, run);
+      await dropBenchDatabase(adminUrl, run);
     }
   }
   section.notes.push(

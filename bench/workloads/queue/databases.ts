@@ -32,7 +32,7 @@ export async function dropStaleBenchDatabases(adminUrl: string): Promise<void> {
 /** Drops every database this process created (end of the workload, or after a failure). */
 export async function dropOwnBenchDatabases(adminUrl: string): Promise<void> {
   for (const name of await listDatabases(adminUrl, `${PREFIX}${process.pid}\\_%`)) {
-    await dropDatabase(adminUrl, name).catch(() => undefined);
+    await dropBenchDatabase(adminUrl, name).catch(() => undefined);
   }
 }
 
@@ -48,7 +48,7 @@ export type CloneStrategy = 'wal_log' | 'file_copy';
  * session (55006: a pool that is still closing).
  */
 export async function cloneDatabase(adminUrl: string, template: string, name: string, strategy: CloneStrategy = 'wal_log'): Promise<void> {
-  await dropDatabase(adminUrl, name);
+  await dropBenchDatabase(adminUrl, name);
   await withClient(adminUrl, async (client) => {
     const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? 0);
     const clause = version >= 150000 ? ` STRATEGY ${strategy}` : '';
@@ -67,8 +67,25 @@ export async function cloneDatabase(adminUrl: string, template: string, name: st
   });
 }
 
-export async function createEmptyDatabase(adminUrl: string, name: string): Promise<void> {
+/**
+ * Drops a database of the workload once the pools that used it have let
+ * their connections go (pool.end() resolves before the sockets close; a
+ * connection terminated by WITH (FORCE) while closing would be an error
+ * nobody listens to in a library's pool). Waits at most 5 s, then forces.
+ */
+export async function dropBenchDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    for (let waited = 0; waited < 5_000; waited += 50) {
+      const { rows } = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (rows[0]?.n === '0') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
   await dropDatabase(adminUrl, name);
+}
+
+export async function createEmptyDatabase(adminUrl: string, name: string): Promise<void> {
+  await dropBenchDatabase(adminUrl, name);
   await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`));
 }
 
@@ -85,11 +102,18 @@ export async function withDb<T>(adminUrl: string, name: string, fn: (client: pg.
 
 /**
  * What autovacuum would have done after a bulk load (it is off on some
- * servers, and would run at a random moment anyway): the backlog is
- * vacuumed and analysed before it becomes a template, for every contender.
+ * servers, and would run at a random moment anyway): the tables that hold
+ * rows (the backlog) are vacuumed and analysed before the database becomes a
+ * template, for every contender alike.
  */
 export async function vacuumAnalyze(adminUrl: string, name: string): Promise<void> {
-  await withDb(adminUrl, name, (client) => client.query('VACUUM (ANALYZE)'));
+  await withDb(adminUrl, name, async (client) => {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables WHERE n_live_tup + n_dead_tup > 0 ORDER BY 1`,
+    );
+    // The names are the server's own, quoted by format('%I').
+    if (rows.length > 0) await client.query(`VACUUM (ANALYZE) ${rows.map((r) => r.name).join(', ')}`);
+  });
 }
 
 /** Total size of a database, MiB. */
