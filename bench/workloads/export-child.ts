@@ -1,6 +1,6 @@
 /**
  * Runs one DAL export alone in its own process, so that its peak RSS is the
- * export's: `node --import tsx bench/workloads/export-child.ts <url> <from> <to>`.
+ * export's: `BENCH_DATABASE_URL=<url> node --import tsx bench/workloads/export-child.ts <from> <to>`.
  * Prints one JSON line: rows, ms (the stream only, not the start-up), the
  * resident set before the export and at its peak (maxRSS of the process, and
  * the highest of samples every 50 ms).
@@ -18,9 +18,11 @@ export interface ExportChildResult {
   sampledPeakMiB: number;
 }
 
-const [url, from, to] = process.argv.slice(2);
+// The URL comes in the environment, not argv: it may carry a password, and argv is visible to every user (ps).
+const url = process.env.BENCH_DATABASE_URL;
+const [from, to] = process.argv.slice(2);
 if (!url || !from || !to) {
-  process.stderr.write('usage: export-child.ts <database url> <from ISO> <to ISO>\n');
+  process.stderr.write('usage: BENCH_DATABASE_URL=<database url> export-child.ts <from ISO> <to ISO>\n');
   process.exit(2);
 }
 const MiB = 1_048_576;

@@ -70,8 +70,9 @@ export async function exportChildCommand(): Promise<{ args: string[]; runtime: s
 /** Runs the DAL export in a child process and returns what it measured. */
 export function runExportChild(command: string[], url: string, from: Date, to: Date): Promise<ExportChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...command, url, from.toISOString(), to.toISOString()], {
+    const child = spawn(process.execPath, [...command, from.toISOString(), to.toISOString()], {
       cwd: ROOT,
+      env: { ...process.env, BENCH_DATABASE_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

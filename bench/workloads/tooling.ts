@@ -28,15 +28,16 @@ export interface CliRun {
 }
 
 /**
- * Runs `node bin/agentry.js --database-url <admin> [--database db] ...args` and
+ * Runs `DATABASE_URL=<admin> node bin/agentry.js [--database db] ...args` and
  * times it; throws unless it exits 0 (or 1 with `checksMayFail`: a check
  * failed, the command itself ran).
  */
 export function runAgentry(adminUrl: string, database: string | undefined, args: string[], checksMayFail = false): Promise<CliRun> {
-  const argv = [BIN, '--database-url', adminUrl, ...(database ? ['--database', database] : []), ...args];
+  // The server URL goes in the environment (DATABASE_URL), not argv: it may carry a password, and argv is visible in ps.
+  const argv = [BIN, ...(database ? ['--database', database] : []), ...args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: adminUrl };
     delete env.AGENTRY_DATABASE;
     delete env.AGENTRY_PROVIDER;
     const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
