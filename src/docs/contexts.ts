@@ -45,7 +45,9 @@ export async function readContexts(migrationsDir: string): Promise<ContextIndex>
     for (const m of sql.matchAll(CREATES)) {
       if (m[4]) continue; // a partition: described with its parent
       const name = m[3]!;
-      if (!byObject.has(name)) byObject.set(name, context);
+      // CREATE OR REPLACE of an object an earlier migration made (a fix) does not make a context.
+      if (byObject.has(name)) continue;
+      byObject.set(name, context);
       created = true;
     }
     if (created && !contexts.some((c) => c.context === context)) contexts.push({ context, file: `${file.name}.sql` });

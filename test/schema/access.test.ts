@@ -310,7 +310,7 @@ describe('api_keys', () => {
 
   it('checks every scope (chk_api_keys_scopes_format)', async () => {
     await accepted(db.pool, insertKey, [unique('ak'), sha256(randomBytes(8)), 'c', 'n', []]);
-    for (const scopes of [['Tasks:Read'], ['tasks:read', null], ['tasks:read tasks:write'], ['tasks:read', ''], [''], ['tasks;drop']]) {
+    for (const scopes of [['Tasks:Read'], ['tasks:read', null], ['tasks:read tasks:write'], ['tasks:read', ''], [''], ['tasks;drop'], ['tasks:read,admin'], ['tasks:read', 'tasks:write,admin:*']]) {
       await expectRefused(db.pool, insertKey, [unique('ak'), sha256(randomBytes(8)), 'c', 'n', scopes], {
         constraint: 'chk_api_keys_scopes_format',
         table: 'api_keys',

@@ -73,7 +73,7 @@ describe('webhooks', () => {
 
   it('checks the event names (chk_webhooks_events_format)', async () => {
     await newWebhook({ events: ['task.completed'] });
-    for (const events of [[], [null], ['TaskCompleted'], ['task'], ['Task.Completed'], ['task.*.x'], ['task.completed task.failed'], ['task.completed', '']]) {
+    for (const events of [[], [null], ['TaskCompleted'], ['task'], ['Task.Completed'], ['task.*.x'], ['task.completed task.failed'], ['task.completed', ''], ['task.completed,task.failed'], ['task.created', 'task.completed,agent.*']]) {
       await expectRefused(db.pool, insertWebhook, webhookRow({ events }), { constraint: 'chk_webhooks_events_format', table: 'webhooks' });
     }
   });

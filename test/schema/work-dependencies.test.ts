@@ -111,6 +111,38 @@ describe('trg_task_dependencies_no_cycle', () => {
     });
   });
 
+  it('walks the graph by index lookups whatever the statistics say (hash and merge joins off for the check)', async () => {
+    const [fn] = await accepted<{ proconfig: string[] | null }>(
+      db.pool,
+      "SELECT proconfig FROM pg_proc WHERE oid = 'agentry.refuse_dependency_cycle()'::regprocedure",
+    );
+    expect(fn!.proconfig).toEqual(expect.arrayContaining(['enable_hashjoin=off', 'enable_mergejoin=off']));
+    // The walk the function runs, planned under those settings on a graph the
+    // planner believes empty (no statistics): a nested loop over the primary key.
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_hashjoin = off');
+      await client.query('SET LOCAL enable_mergejoin = off');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (COSTS OFF) WITH RECURSIVE reachable(id) AS (
+           SELECT $1::uuid
+           UNION
+           SELECT d.depends_on_id FROM agentry.task_dependencies d JOIN reachable r ON d.task_id = r.id
+         )
+         SELECT 1 FROM reachable WHERE id = $2::uuid`,
+        [randomUUID(), randomUUID()],
+      );
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Nested Loop/);
+      expect(plan).toMatch(/pk_task_dependencies/);
+      expect(plan).not.toMatch(/Seq Scan on task_dependencies/);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+  });
+
   it('accepts a diamond and other DAGs with shared ancestors', async () => {
     const [top, left, right, bottom, extra] = await tasks(5);
     // bottom depends on left and right, both depend on top; a shortcut bottom -> top is no cycle

@@ -207,6 +207,54 @@ describe('workflow roll-ups (trg_tasks_rollups_insert, trg_tasks_rollups_update,
     expect((await taskById(db.pool, other.id)).workflow_id).toBe(w.id);
   });
 
+  it('moves that change no counter leave the workflow row alone; only its first start writes started_at', async () => {
+    const w = await insertWorkflow(db.pool);
+    const first = await insertTask(db.pool, { workflow_id: w.id, status: 'queued' });
+    const second = await insertTask(db.pool, { workflow_id: w.id, status: 'queued' });
+    const version = async () =>
+      (await accepted<{ xmin: string }>(db.pool, 'SELECT xmin::text AS xmin FROM agentry.workflows WHERE id = $1', [w.id]))[0]!.xmin;
+    const before = await version();
+    await setStatus(first.id, 'assigned');
+    expect(await version()).toBe(before);
+    await setStatus(first.id, 'running');
+    const started = await version();
+    expect(started).not.toBe(before);
+    const row = await workflow(w.id);
+    expect([row.status, row.started_at]).toEqual(['running', expect.any(Date)]);
+    // A second task starting in a running workflow neither writes nor locks its row.
+    await setStatus(second.id, 'running');
+    expect(await version()).toBe(started);
+    expect((await workflow(w.id)).started_at).toEqual(row.started_at);
+    // A counter change still writes it.
+    await setStatus(second.id, 'completed');
+    expect(await version()).not.toBe(started);
+    expect(counters(await workflow(w.id))).toEqual([2, 1, 0, 0]);
+  });
+
+  it('a claim does not wait for another transaction holding a running workflow row', async () => {
+    const w = await insertWorkflow(db.pool);
+    const starter = await startedTask({ workflow_id: w.id });
+    const other = await insertTask(db.pool, { workflow_id: w.id, status: 'queued' });
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM agentry.workflows WHERE id = $1 FOR NO KEY UPDATE', [w.id]);
+      const claimer = await db.pool.connect();
+      try {
+        await claimer.query("SET lock_timeout = '2s'");
+        await claimer.query("UPDATE agentry.tasks SET status = 'running' WHERE id = $1", [other.id]);
+      } finally {
+        await claimer.query('RESET lock_timeout');
+        claimer.release();
+      }
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    expect((await taskById(db.pool, other.id)).status).toBe('running');
+    expect(starter.id).not.toBe(other.id);
+  });
+
   it('chk_workflows_counters_consistent holds the counters together', async () => {
     await expectRefused(
       db.pool,

@@ -4,10 +4,11 @@
 -- description: and required capability. FOR UPDATE SKIP LOCKED lets concurrent claimers take disjoint
 -- description: batches without waiting on each other. Moves them to $6 ('assigned' or 'running'),
 -- description: records who claimed them (worker_id, agent_id: NULL when not given) and returns them in claim order.
--- description: The roll-up trigger updates the workflow row of every claimed task, and the agent rows when
--- description: the claimant changes: those rows are locked first, workflows then agents, each in id order (the
--- description: order of a single-task update: its workflow, then its agent), so that concurrent batches over
--- description: overlapping workflows cannot deadlock, as they did when the trigger took them in row order.
+-- description: The roll-up trigger writes a workflow row only on its first start (a claim changes no counter)
+-- description: and the agent rows when the claimant changes: those rows are locked first, workflows then agents,
+-- description: each in id order (the order of a single-task update: its workflow, then its agent), so that
+-- description: concurrent batches cannot deadlock, as they did when the trigger took them in row order. Workflows
+-- description: that have started already are not locked: claims in one workflow do not queue on its row.
 -- param: $1 worker_id uuid = (SELECT id FROM agentry.workers LIMIT 1)
 -- param: $2 agent_id varchar = NULL
 -- param: $3 batch_size integer = 10
@@ -54,6 +55,8 @@ WITH
       agentry.workflows w
     WHERE
       w.id IN (SELECT p.workflow_id FROM picked p)
+      AND $6::agentry.task_status = 'running'
+      AND w.started_at IS NULL
     ORDER BY
       w.id
     FOR NO KEY UPDATE OF
