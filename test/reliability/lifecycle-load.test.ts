@@ -87,15 +87,11 @@ beforeAll(async () => {
   const queries = process.env.AGENTRY_LOAD_QUERIES ? { queries: loadQueries(process.env.AGENTRY_LOAD_QUERIES) } : {};
   // One connection per worker.
   workers = createAgentry({ pool: poolOf(WORKERS) }, queries);
-  // The feeder's connection plans without hash and merge joins. The cycle check
-  // of every new edge (trg_task_dependencies_no_cycle, a recursive CTE over
-  // task_dependencies) is otherwise planned as a hash join over a sequential
-  // scan of the whole edge table at each recursion step while the table is
-  // small to mid-sized (up to some tens of thousands of edges): creating tasks
-  // then slows down with every edge already stored (about 10 s per 500 tasks
-  // at 15,000 edges here), the run becomes a test of that, and the workers
-  // starve. Reported as a schema issue; the index plan is what a large table gets.
-  feeder = createAgentry({ pool: poolOf(1, '-c enable_hashjoin=off -c enable_mergejoin=off') }, queries);
+  // The feeder needs no planner settings of its own: the cycle check of every
+  // new edge walks the graph by index lookups (migration hot_paths; before it,
+  // a hash join over the whole edge table at each step slowed task creation
+  // with every edge stored, about 10 s per 500 tasks at 15,000 edges).
+  feeder = createAgentry({ pool: poolOf(1) }, queries);
   // The reaper and the canceller.
   auxPool = poolOf(2);
   aux = createAgentry({ pool: auxPool }, queries);
