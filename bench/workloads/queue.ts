@@ -70,6 +70,8 @@ export interface QueueSizes {
   walTasks: number;
   /** How a backlog is copied for a run (see cloneDatabase). */
   cloneStrategy: CloneStrategy;
+  /** A claim + complete run stops starting claims after this long (the slice may be left unfinished). */
+  deadlineMs: number;
 }
 
 export const FULL_SIZES: QueueSizes = {
@@ -85,6 +87,7 @@ export const FULL_SIZES: QueueSizes = {
   diagnosisSlice: 2_000,
   walTasks: 1_000,
   cloneStrategy: 'file_copy',
+  deadlineMs: 30_000,
 };
 
 export const QUICK_SIZES: QueueSizes = {
@@ -100,6 +103,7 @@ export const QUICK_SIZES: QueueSizes = {
   diagnosisSlice: 100,
   walTasks: 50,
   cloneStrategy: 'wal_log',
+  deadlineMs: 10_000,
 };
 
 const LIMIT = pgbenchSystem.name;
@@ -208,6 +212,7 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
 
   const work: ComparisonResult[] = [];
   const latencyRows: string[][] = [];
+  const timeBoxed: string[] = [];
   for (const workers of s.workers) {
     const slice = s.slice[workers] ?? s.tasks;
     const contenders: Contender[] = systems.map((system) => {
@@ -216,7 +221,7 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
         name: system.name,
         prepare: () => cloneDatabase(adminUrl, backlog.get(system) as string, run, s.cloneStrategy),
         run: async () => {
-          const result = await system.work(dbUrl(adminUrl, run), workers, slice);
+          const result = await system.work(dbUrl(adminUrl, run), workers, slice, s.deadlineMs);
           return {
             units: result.done,
             ms: result.ms,
@@ -234,6 +239,10 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
       onRun: (round, name, m) => ctx.log(`queue work W=${workers} r${round} ${name}: ${fmtInt((m.units / m.ms) * 1000)} tasks/s`),
     });
     work.push(result);
+    for (const c of result.contenders) {
+      const units = median(c.samples.map((m) => m.units));
+      if (units < slice) timeBoxed.push(`${c.name} at ${workers} worker${workers > 1 ? 's' : ''}: ${fmtInt(units)} of ${fmtInt(slice)} tasks per run (median)`);
+    }
     section.comparisons.push({ result, reference: pgbench ? LIMIT : agentrySystem.name });
     section.bars.push(...systemBars(result, `claim + complete, ${workers} worker${workers > 1 ? 's' : ''}`));
     for (const c of result.contenders) {
@@ -250,6 +259,7 @@ async function queueComparison(ctx: BenchContext, s: QueueSizes, section: BenchS
     }
   }
   section.notes.push(
+    `Claim + complete runs stop starting claims after ${s.deadlineMs / 1000} s; runs that did not finish their slice then: ${timeBoxed.length ? timeBoxed.join('; ') : 'none'}.`,
     'Per-call latency, ms (median over rounds of each round\'s p50 / p95; graphile-worker and pgbench do not expose theirs):',
     ...table(['workers', 'contender', 'claim p50', 'claim p95', 'complete p50', 'complete p95'], latencyRows).map((l) => `  ${l}`),
   );
@@ -324,7 +334,7 @@ async function backlogScaling(ctx: BenchContext, s: QueueSizes, section: BenchSe
       name: label(size),
       prepare: () => cloneDatabase(adminUrl, templates.get(size) as string, run, s.cloneStrategy),
       run: async () => {
-        const result = await agentrySystem.work(dbUrl(adminUrl, run), s.backlogWorkers, s.backlogCycles);
+        const result = await agentrySystem.work(dbUrl(adminUrl, run), s.backlogWorkers, s.backlogCycles, s.deadlineMs);
         return { units: result.done, ms: result.ms, extra: { ...latencySummary(result.claimMs, 'claim'), ...latencySummary(result.completeMs, 'complete') } };
       },
       cleanup: () => dropBenchDatabase(adminUrl, run),
@@ -400,7 +410,7 @@ async function diagnosis(ctx: BenchContext, s: QueueSizes, section: BenchSection
         name: variant.name,
         prepare: async () => cloneDatabase(adminUrl, await variantTemplate(variant), run, s.cloneStrategy),
         run: async () => {
-          const result = await agentrySystem.work(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice);
+          const result = await agentrySystem.work(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice, s.deadlineMs);
           return { units: result.done, ms: result.ms };
         },
         cleanup: () => dropBenchDatabase(adminUrl, run),

@@ -38,14 +38,17 @@ export const agentrySystem: QueueSystem = {
     }
   },
 
-  async work(url, workers, count): Promise<WorkResult> {
+  async work(url, workers, count, deadlineMs): Promise<WorkResult> {
     const pool = openPool(url, workers);
     const agentry = createAgentry({ pool });
     const claimMs = new Float64Array(count);
     const completeMs = new Float64Array(count);
     try {
       await warm(pool, workers);
-      const ms = await runWorkers(workers, count, async (i) => {
+      const { ms, done } = await runWorkers(
+        workers,
+        count,
+        async (i) => {
         const t0 = performance.now();
         const [task] = await agentry.work.claimReadyTasks({ batchSize: 1, status: 'running' });
         const t1 = performance.now();
@@ -54,8 +57,10 @@ export const agentrySystem: QueueSystem = {
         completeMs[i] = performance.now() - t1;
         claimMs[i] = t1 - t0;
         return true;
-      });
-      return { ms, done: count, claimMs, completeMs };
+        },
+        deadlineMs,
+      );
+      return { ms, done, claimMs: claimMs.subarray(0, done), completeMs: completeMs.subarray(0, done) };
     } finally {
       await agentry.close();
       await pool.end();

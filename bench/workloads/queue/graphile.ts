@@ -28,8 +28,8 @@ function openPool(url: string, max: number): pg.Pool {
  * defaults otherwise (no local queue, no batched completion). The pool has
  * W connections for the workers plus the one its LISTEN holds. The clock
  * starts at the first worker's first getJob and stops at the count-th
- * job:success; jobs still in flight at that moment (at most W - 1) are not
- * counted.
+ * job:success (or at the last one before the deadline); jobs still in flight
+ * then (at most W - 1) are not counted.
  */
 export const graphileSystem: QueueSystem = {
   name: 'graphile-worker',
@@ -59,11 +59,12 @@ export const graphileSystem: QueueSystem = {
     }
   },
 
-  async work(url, workers, count): Promise<WorkResult> {
+  async work(url, workers, count, deadlineMs = Number.POSITIVE_INFINITY): Promise<WorkResult> {
     const events = new EventEmitter() as WorkerEvents;
     let start = 0;
     let done = 0;
     let ms = 0;
+    let deadline: NodeJS.Timeout | undefined;
     let finished!: () => void;
     let failed!: (error: Error) => void;
     const allDone = new Promise<void>((resolve, reject) => {
@@ -71,14 +72,16 @@ export const graphileSystem: QueueSystem = {
       failed = reject;
     });
     events.on('worker:getJob:start', () => {
-      if (start === 0) start = performance.now();
+      if (start !== 0) return;
+      start = performance.now();
+      // At the deadline: what was complete by then counts (the tasks in flight are not waited for).
+      if (Number.isFinite(deadlineMs)) deadline = setTimeout(finished, deadlineMs);
     });
     events.on('job:success', () => {
+      if (done >= count || (Number.isFinite(deadlineMs) && performance.now() - start > deadlineMs)) return;
       done += 1;
-      if (done === count) {
-        ms = performance.now() - start;
-        finished();
-      }
+      ms = performance.now() - start;
+      if (done === count) finished();
     });
     events.on('job:error', ({ error }) => failed(error instanceof Error ? error : new Error(String(error))));
     const pgPool = openPool(url, workers + 1);
@@ -94,8 +97,9 @@ export const graphileSystem: QueueSystem = {
     });
     try {
       await Promise.race([allDone, runner.promise.then(() => Promise.reject(new Error('graphile-worker stopped early')))]);
-      return { ms, done: count };
+      return { ms, done };
     } finally {
+      clearTimeout(deadline);
       await runner.stop();
       await pgPool.end();
     }

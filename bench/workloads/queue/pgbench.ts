@@ -128,6 +128,7 @@ export const pgbenchSystem: QueueSystem = {
     return (result.transactions / result.tps) * 1000;
   },
 
+  /** pgbench runs a fixed count (-t): the deadline is not applied (its runs are the shortest). */
   async work(url, workers, count): Promise<WorkResult> {
     if (count % workers !== 0) throw new Error(`pgbench splits the count evenly: ${count} is not a multiple of ${workers}`);
     const result = await runPgbench(url, cycleScript(), {

@@ -48,7 +48,7 @@ export const pgBossSystem: QueueSystem = {
     }
   },
 
-  async work(url, workers, count): Promise<WorkResult> {
+  async work(url, workers, count, deadlineMs): Promise<WorkResult> {
     const boss = open(url, workers);
     const claimMs = new Float64Array(count);
     const completeMs = new Float64Array(count);
@@ -56,7 +56,10 @@ export const pgBossSystem: QueueSystem = {
       await boss.start();
       const db = boss.getDb();
       await Promise.all(Array.from({ length: workers }, () => db.executeSql('SELECT pg_sleep(0.01)', [])));
-      const ms = await runWorkers(workers, count, async (i) => {
+      const { ms, done } = await runWorkers(
+        workers,
+        count,
+        async (i) => {
         const t0 = performance.now();
         const [job] = await boss.fetch(QUEUE, { batchSize: 1 });
         const t1 = performance.now();
@@ -65,8 +68,10 @@ export const pgBossSystem: QueueSystem = {
         completeMs[i] = performance.now() - t1;
         claimMs[i] = t1 - t0;
         return true;
-      });
-      return { ms, done: count, claimMs, completeMs };
+        },
+        deadlineMs,
+      );
+      return { ms, done, claimMs: claimMs.subarray(0, done), completeMs: completeMs.subarray(0, done) };
     } finally {
       await boss.stop({ graceful: false, wait: true });
     }
