@@ -47,7 +47,7 @@ import {
 import { currentWalLsn, VARIANTS, walBreakdown, type Variant, type WalBreakdown } from './queue/diagnosis.js';
 import { graphileSystem } from './queue/graphile.js';
 import { pgBossSystem } from './queue/pgboss.js';
-import { PGBENCH, pgbenchSystem, pgbenchVersion } from './queue/pgbench.js';
+import { PGBENCH, pgbenchCycles, pgbenchSystem, pgbenchVersion, type PgbenchMode } from './queue/pgbench.js';
 import { fmtInt, fmtMs, latencySummary, table } from './queue/stats.js';
 import type { QueueSystem } from './queue/system.js';
 
@@ -323,7 +323,7 @@ async function backlogScaling(ctx: BenchContext, s: QueueSizes, section: BenchSe
     await withDb(adminUrl, name, (client) => fillQueuedTasks(client, size));
     await vacuumAnalyze(adminUrl, name);
     const plan = await withDb(adminUrl, name, explainClaim);
-    planRows.push([fmtInt(size), fmtInt(await databaseMiB(adminUrl, name)), String(plan.buffers), fmtMs(plan.executionMs)]);
+    planRows.push([fmtInt(size), fmtInt(await databaseMiB(adminUrl, name)), String(plan.buffers), fmtMs(plan.planningMs), fmtMs(plan.executionMs)]);
     templates.set(size, name);
     ctx.log(`queue backlog ${fmtInt(size)} built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -353,7 +353,7 @@ async function backlogScaling(ctx: BenchContext, s: QueueSizes, section: BenchSe
   const rows = result.contenders.map((c) => [c.name, fmtMs(medianOf(c.samples, 'claimP50')), fmtMs(medianOf(c.samples, 'claimP95')), fmtMs(medianOf(c.samples, 'completeP50'))]);
   section.notes.push(
     'Backlog scaling: the claim per backlog size (EXPLAIN ANALYZE BUFFERS of one claim on the fresh backlog; latencies of the timed runs, ms):',
-    ...table(['backlog', 'database MiB', 'claim buffers', 'claim exec ms'], planRows).map((l) => `  ${l}`),
+    ...table(['backlog', 'database MiB', 'claim buffers', 'claim planning ms', 'claim exec ms'], planRows).map((l) => `  ${l}`),
     ...table(['backlog', 'claim p50', 'claim p95', 'complete p50'], rows).map((l) => `  ${l}`),
   );
   const scale = ratio(result, largest, smallest);
@@ -434,6 +434,28 @@ async function diagnosis(ctx: BenchContext, s: QueueSizes, section: BenchSection
           .map((v) => [v.name, v.removes, `${((1 - reference / perSecond(result, v.name)) * 100).toFixed(0)}%`]),
       ).map((l) => `  ${l}`),
     );
+  }
+
+  if (await pgbenchVersion()) {
+    // The same SQL through pgbench, each statement planned on every call (extended, as the DAL) or once per connection (prepared).
+    const run = benchDbName('diag_run');
+    const modes: PgbenchMode[] = ['extended', 'prepared'];
+    const result = await compare({
+      title: `queue diagnosis: the DAL's claim + complete SQL under pgbench, ${s.diagnosisWorkers} workers, ${fmtInt(s.diagnosisSlice)} tasks: planned per call or prepared`,
+      unit: 'tasks',
+      rounds: ctx.rounds,
+      contenders: modes.map((mode) => ({
+        name: `pgbench -M ${mode}`,
+        prepare: async () => cloneDatabase(adminUrl, await variantTemplate(VARIANTS[0] as Variant), run, s.cloneStrategy),
+        run: async () => {
+          const r = await pgbenchCycles(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice, mode);
+          return { units: r.done, ms: r.ms };
+        },
+        cleanup: () => dropBenchDatabase(adminUrl, run),
+      })),
+      onRun: (round, name, m) => ctx.log(`queue diagnosis r${round} ${name}: ${fmtInt((m.units / m.ms) * 1000)} tasks/s`),
+    });
+    section.comparisons.push({ result, reference: 'pgbench -M extended' });
   }
 
   if (s.walTasks > 0) {

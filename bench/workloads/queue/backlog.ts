@@ -38,6 +38,8 @@ export interface ClaimPlanFigures {
   buffers: number;
   /** Its execution time as EXPLAIN ANALYZE reports it (ms). */
   executionMs: number;
+  /** Its planning time (ms): what an unnamed statement pays on every call. */
+  planningMs: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function explainClaim(client: pg.Client): Promise<ClaimPlanFigures>
   const text = queries.get('work.claim_ready_tasks').text;
   await client.query('BEGIN');
   try {
-    const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: Record<string, number>; 'Execution Time': number }] }>(
+    const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: Record<string, number>; 'Execution Time': number; 'Planning Time': number }] }>(
       `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${text}`,
       [null, null, 1, null, null, 'running'],
     );
@@ -58,6 +60,7 @@ export async function explainClaim(client: pg.Client): Promise<ClaimPlanFigures>
     return {
       buffers: (plan.Plan['Shared Hit Blocks'] ?? 0) + (plan.Plan['Shared Read Blocks'] ?? 0),
       executionMs: plan['Execution Time'],
+      planningMs: plan['Planning Time'],
     };
   } finally {
     await client.query('ROLLBACK');

@@ -13,11 +13,33 @@ const silent = new Logger(() => () => undefined);
  * The pool is ours, not graphile-worker's: it removes its error listeners when
  * it is released, and a connection that closes late (the run's database is
  * dropped right after) would then crash the process.
+ *
+ * graphile-worker 0.17 does not wait for a job's completion: the worker emits
+ * job:success, starts completeJob (a DELETE of the job) without awaiting it
+ * and fetches its next job at once. Counting job:success would count
+ * completions that are not yet done, so the pool reports each completion
+ * when its statement (named complete_job/<schema>: a DELETE of
+ * _private_jobs, autocommitted) returns.
  */
-function openPool(url: string, max: number): pg.Pool {
+function openPool(url: string, max: number, onCompleted?: () => void): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max });
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    if (!onCompleted) return;
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const result = query(...args);
+      const config = args[0] as { name?: unknown; text?: unknown } | undefined;
+      const completes =
+        (typeof config?.name === 'string' && config.name.startsWith('complete_job')) ||
+        (typeof config?.text === 'string' && /^\s*delete from \S+\._private_jobs\b/i.test(config.text));
+      if (completes && result instanceof Promise) {
+        result.then(onCompleted, () => undefined);
+      }
+      return result;
+    };
+  });
   return pool;
 }
 
@@ -27,9 +49,9 @@ function openPool(url: string, max: number): pg.Pool {
  * task, i.e. W workers that each get one job, run it and complete it, its
  * defaults otherwise (no local queue, no batched completion). The pool has
  * W connections for the workers plus the one its LISTEN holds. The clock
- * starts at the first worker's first getJob and stops at the count-th
- * job:success (or at the last one before the deadline); jobs still in flight
- * then (at most W - 1) are not counted.
+ * starts at the first worker's first getJob and stops when the count-th
+ * completion has been committed (or at the last one before the deadline);
+ * see openPool for why completions are watched on the pool.
  */
 export const graphileSystem: QueueSystem = {
   name: 'graphile-worker',
@@ -77,14 +99,15 @@ export const graphileSystem: QueueSystem = {
       // At the deadline: what was complete by then counts (the tasks in flight are not waited for).
       if (Number.isFinite(deadlineMs)) deadline = setTimeout(finished, deadlineMs);
     });
-    events.on('job:success', () => {
-      if (done >= count || (Number.isFinite(deadlineMs) && performance.now() - start > deadlineMs)) return;
+    // A completion is counted when its DELETE has been acknowledged (committed), not at job:success.
+    const onCompleted = () => {
+      if (start === 0 || done >= count || (Number.isFinite(deadlineMs) && performance.now() - start > deadlineMs)) return;
       done += 1;
       ms = performance.now() - start;
       if (done === count) finished();
-    });
+    };
     events.on('job:error', ({ error }) => failed(error instanceof Error ? error : new Error(String(error))));
-    const pgPool = openPool(url, workers + 1);
+    const pgPool = openPool(url, workers + 1, onCompleted);
     const runner = await run({
       pgPool,
       concurrency: workers,

@@ -69,14 +69,20 @@ export interface PgbenchResult {
   output: string;
 }
 
-export async function runPgbench(url: string, script: string, args: { clients: number; transactionsPerClient: number; vars: Record<string, string> }): Promise<PgbenchResult> {
+export type PgbenchMode = 'extended' | 'prepared';
+
+export async function runPgbench(
+  url: string,
+  script: string,
+  args: { clients: number; transactionsPerClient: number; vars: Record<string, string>; mode?: PgbenchMode },
+): Promise<PgbenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'agentry-bq-'));
   try {
     const file = join(dir, 'script.sql');
     await writeFile(file, script);
     const argv = [
       '--no-vacuum',
-      '-M', 'extended',
+      '-M', args.mode ?? 'extended',
       '-c', String(args.clients),
       '-j', String(Math.min(args.clients, 2)),
       '-t', String(args.transactionsPerClient),
@@ -130,12 +136,22 @@ export const pgbenchSystem: QueueSystem = {
 
   /** pgbench runs a fixed count (-t): the deadline is not applied (its runs are the shortest). */
   async work(url, workers, count): Promise<WorkResult> {
-    if (count % workers !== 0) throw new Error(`pgbench splits the count evenly: ${count} is not a multiple of ${workers}`);
-    const result = await runPgbench(url, cycleScript(), {
-      clients: workers,
-      transactionsPerClient: count / workers,
-      vars: { batch_size: '1', claim_status: 'running', done_status: 'completed', patch: JSON.stringify({ output: OUTPUT }), tokens: '0', cost: '0' },
-    });
-    return { ms: (result.transactions / result.tps) * 1000, done: result.transactions };
+    return pgbenchCycles(url, workers, count, 'extended');
   },
 };
+
+/**
+ * The claim -> complete cycle of the DAL's SQL under pgbench. 'prepared'
+ * (named statements, planned once per connection) against 'extended' shows
+ * what planning every statement afresh costs.
+ */
+export async function pgbenchCycles(url: string, workers: number, count: number, mode: PgbenchMode): Promise<WorkResult> {
+  if (count % workers !== 0) throw new Error(`pgbench splits the count evenly: ${count} is not a multiple of ${workers}`);
+  const result = await runPgbench(url, cycleScript(), {
+    clients: workers,
+    transactionsPerClient: count / workers,
+    vars: { batch_size: '1', claim_status: 'running', done_status: 'completed', patch: JSON.stringify({ output: OUTPUT }), tokens: '0', cost: '0' },
+    mode,
+  });
+  return { ms: (result.transactions / result.tps) * 1000, done: result.transactions };
+}
