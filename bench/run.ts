@@ -113,6 +113,12 @@ export function printSection(section: BenchSection): string {
   return `${parts.join('\n\n')}\n`;
 }
 
+/** Renders the document from the saved section JSONs alone (--docs-only). */
+export function writeDocs(reportsDir: string, docsPath: string): string {
+  writeFileSync(docsPath, renderPerformanceDoc(readSavedSections(reportsDir)));
+  return docsPath;
+}
+
 export async function runBench(options: BenchOptions = {}): Promise<BenchRunResult> {
   const quick = options.quick ?? false;
   const rounds = options.rounds ?? (quick ? 1 : 3);
@@ -170,8 +176,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRunResu
   }
   if (options.writeDocs) {
     const docsPath = options.docsPath ?? join(ROOT, 'docs', 'performance.md');
-    writeFileSync(docsPath, renderPerformanceDoc(readSavedSections(reportsDir)));
-    result.docsWritten = docsPath;
+    result.docsWritten = writeDocs(reportsDir, docsPath);
     log(`bench: wrote ${docsPath}`);
   }
   return result;
@@ -194,6 +199,7 @@ export function benchProgram(): Command {
     .addOption(new Option('--database-url <url>', 'server under test (its database for maintenance only); default: an embedded server').env('DATABASE_URL'))
     .option('--scale-db <name>', `queries: the scale-100 demo database to reuse (or seed) (default ${DEFAULT_SCALE_DB})`)
     .option('--write-docs', 'render docs/performance.md from every reports/bench/*.json afterwards', false)
+    .option('--docs-only', 'run nothing: only render docs/performance.md from the saved reports/bench/*.json', false)
     .option('--reports-dir <dir>', 'where each section result is saved as <id>.json (default reports/bench)')
     .option('--note <text>', 'a remark saved with each section and shown in the docs (e.g. "provisional: machine busy")')
     .addHelpText(
@@ -201,14 +207,15 @@ export function benchProgram(): Command {
       `
 Sizes (full / --quick): ingest 1,000,000 / 20,000 rows; export 10,000,000 / 20,000 rows;
 queries: 50 / 5 runs of each sql/queries statement on a scale-100 / scale-0.02 demo database;
-tooling: CLI wall times (migrate, verify, types --check, demo), scale 1 vs 10 / 0.02 vs 0.2.
+tooling: CLI wall times (migrate, verify, types --check, demo), scale 1 vs 10 / 0.005 vs 0.05.
 
 Exit codes: 0 every section ran (bars not met are reported, not failures), 1 a section failed, 2 usage.
 
 Examples:
   npm run bench -- --quick
   npm run bench -- --only ingest,export --rounds 5
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --write-docs`,
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --write-docs
+  npm run bench -- --docs-only                  re-render docs/performance.md from reports/bench/*.json`,
     );
 }
 
@@ -228,9 +235,20 @@ export async function main(argv: string[]): Promise<number> {
     databaseUrl?: string;
     scaleDb?: string;
     writeDocs: boolean;
+    docsOnly: boolean;
     reportsDir?: string;
     note?: string;
   }>();
+  if (flags.docsOnly) {
+    const reportsDir = flags.reportsDir !== undefined ? resolve(flags.reportsDir) : join(ROOT, 'reports', 'bench');
+    const n = readSavedSections(reportsDir).length;
+    if (n === 0) {
+      process.stderr.write(`bench: no section results in ${reportsDir}: run some sections first\n`);
+      return 1;
+    }
+    process.stderr.write(`bench: wrote ${writeDocs(reportsDir, join(ROOT, 'docs', 'performance.md'))} from ${n} section result(s)\n`);
+    return 0;
+  }
   try {
     const result = await runBench({
       quick: flags.quick,

@@ -27,7 +27,7 @@ export interface SavedSection {
   quick: boolean;
   rounds: number;
   machine: MachineInfo;
-  /** 1-minute load average at the start and end of the section (2 cores: above ~1 means something else was running). */
+  /** 1-minute load average at the start and end of the section (the bench itself accounts for about 1-2; above the core count, other work was running). */
   load: { start: number; end: number };
   /** A remark given with --note (e.g. "provisional: the machine was shared"). */
   note?: string;
@@ -80,7 +80,7 @@ export function renderSection(saved: SavedSection): string {
   out.push(`- Command: \`${saved.command}\``);
   out.push(`- Run: ${saved.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${fmt(saved.seconds, 0)} s, ${saved.rounds} round${saved.rounds === 1 ? '' : 's'}${saved.quick ? ', **quick mode** (tiny sizes: proves the harness, not the figures)' : ''}`);
   out.push(`- Machine: ${machineLine(saved)}`);
-  out.push(`- Load average (1 min) at start / end: ${saved.load.start.toFixed(2)} / ${saved.load.end.toFixed(2)}${saved.load.start > saved.machine.cores * 0.5 || saved.load.end > saved.machine.cores * 0.5 ? ' (other work was running: read the ratios, which alternation protects, more than the absolute figures)' : ''}`);
+  out.push(`- Load average (1 min) at start / end: ${saved.load.start.toFixed(2)} / ${saved.load.end.toFixed(2)}${saved.load.start > saved.machine.cores || saved.load.end > saved.machine.cores ? ' (other work was running: read the ratios, which alternation protects, more than the absolute figures)' : ''}`);
   const noises = section.comparisons.flatMap((c) => c.result.contenders.map((x) => x.spread * 50));
   if (noises.length && saved.rounds > 1) out.push(`- Noise (± half the spread of per-round throughputs, per contender): ${fmt(Math.min(...noises), 1)}% to ${fmt(Math.max(...noises), 1)}%`);
   else if (noises.length) out.push('- Noise: not measured (one round)');
