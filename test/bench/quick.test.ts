@@ -22,7 +22,7 @@ describe('npm run bench -- --quick', () => {
   const printed: string[] = [];
   const progress: string[] = [];
 
-  it('runs every section, in order, without an error', { timeout: 600_000 }, async () => {
+  it('runs every section, in order, without an error', { timeout: 300_000 }, async () => {
     const started = performance.now();
     result = await runBench({
       quick: true,
