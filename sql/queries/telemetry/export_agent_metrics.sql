@@ -1,8 +1,8 @@
 -- name: telemetry.export_agent_metrics
 -- description: Metric rows of one agent recorded in [$2, $3), oldest first (id breaks ties), streamed by exportMetrics.
 -- param: $1 agent_id varchar = (SELECT id FROM agentry.agents ORDER BY id LIMIT 1)
--- param: $2 recorded_from timestamptz = now() - interval '1 day'
--- param: $3 recorded_to timestamptz = now()
+-- param: $2 recorded_from timestamptz = (SELECT max(recorded_at) - interval '1 day' FROM agentry.agent_metrics)
+-- param: $3 recorded_to timestamptz = (SELECT max(recorded_at) FROM agentry.agent_metrics)
 -- expect: index pk_agent_metrics
 -- expect: no-seq-scan agent_metrics
 SELECT
