@@ -9,23 +9,27 @@
  *     pgbench sending the DAL's work.create_tasks). Timed whole.
  *  2. Claim + complete: W workers (1, 4, 16; one connection each) claim one
  *     task and complete it, in a loop, on a fresh copy of that 100,000-task
- *     backlog. Timed over a fixed slice of the backlog (the first `slice[W]`
- *     tasks): the whole 100,000 at every W, every contender and every round
- *     does not fit the time budget on a 2-core machine whose commits wait for
- *     fsync. The full cycle figure (enqueue + claim + complete of one task)
- *     is derived from the medians of 1 and 2.
+ *     backlog (batch size 1 for all: graphile-worker fetches one job at a
+ *     time). Timed over a fixed slice of the backlog (the first `slice[W]`
+ *     tasks: 2,000 / 4,000 / 8,000), and no claim is started after 30 s
+ *     (pg-boss 10.4 sorts its whole queued set on every fetch: a few tasks a
+ *     second at this depth): the whole 100,000 at every W, contender and
+ *     round does not fit the budget on a 2-core machine. The whole-cycle
+ *     figure (enqueue + claim + complete of one task) is derived from the
+ *     medians of 1 and 2.
  *  3. Backlog scaling (Agentry): the same claim + complete loop on 10k, 100k
  *     and 1M queued tasks (bulk-inserted), and the claim's buffers per call.
  *  4. Diagnosis (Agentry): the cycle with each trigger or group of indexes on
- *     tasks removed from a scratch copy, and the WAL each system writes per
- *     task, split by relation.
+ *     tasks removed from a scratch copy (never a migration); the DAL's SQL
+ *     under pgbench planned per call or prepared, on the table as migrated or
+ *     reduced, against the shortest statements doing the same cycle; and the
+ *     WAL each system writes per task, split by relation (pg_walinspect).
  *
  * Every contender gets its own database per run, cloned from a template that
  * holds its backlog (CREATE DATABASE ... TEMPLATE, untimed), on the server of
  * ctx.adminUrl. Contenders alternate (A B C D, rotated each round).
  */
 import { pathToFileURL } from 'node:url';
-
 
 import { compare, formatComparison, median, ratio, type ComparisonResult, type Contender, type Measurement } from '../lib/harness.js';
 import type { BarCheck, BenchContext, BenchSection, Workload } from '../lib/types.js';
@@ -47,7 +51,7 @@ import {
 import { currentWalLsn, VARIANTS, walBreakdown, type Variant, type WalBreakdown } from './queue/diagnosis.js';
 import { graphileSystem } from './queue/graphile.js';
 import { pgBossSystem } from './queue/pgboss.js';
-import { PGBENCH, pgbenchCycles, pgbenchSystem, pgbenchVersion, type PgbenchMode } from './queue/pgbench.js';
+import { cycleScript, PGBENCH, pgbenchCycles, pgbenchSystem, pgbenchVersion, type PgbenchMode } from './queue/pgbench.js';
 import { fmtInt, fmtMs, latencySummary, table } from './queue/stats.js';
 import type { QueueSystem } from './queue/system.js';
 
@@ -437,25 +441,37 @@ async function diagnosis(ctx: BenchContext, s: QueueSizes, section: BenchSection
   }
 
   if (await pgbenchVersion()) {
-    // The same SQL through pgbench, each statement planned on every call (extended, as the DAL) or once per connection (prepared).
+    // Under pgbench (no client-side work at all): the DAL's statements planned on every call (extended, as the
+    // DAL sends them) or once per connection (prepared), on the table as migrated or with only what the cycle
+    // needs; and the shortest statements doing the same cycle (not Agentry's SQL), to price the statements' shape.
     const run = benchDbName('diag_run');
-    const modes: PgbenchMode[] = ['extended', 'prepared'];
+    const floor = VARIANTS.find((v) => v.name === '2 indexes, no triggers') as Variant;
+    const asMigrated = VARIANTS[0] as Variant;
+    const cases: { name: string; variant: Variant; mode: PgbenchMode; script: string }[] = [
+      { name: 'DAL SQL, extended', variant: asMigrated, mode: 'extended', script: cycleScript() },
+      { name: 'DAL SQL, prepared', variant: asMigrated, mode: 'prepared', script: cycleScript() },
+      { name: 'DAL SQL, prepared, 2 indexes, no triggers', variant: floor, mode: 'prepared', script: cycleScript() },
+      { name: 'lean claim + DAL complete, prepared', variant: asMigrated, mode: 'prepared', script: cycleScript('lean', 'dal') },
+      { name: 'DAL claim + lean complete, prepared', variant: asMigrated, mode: 'prepared', script: cycleScript('dal', 'lean') },
+      { name: 'lean SQL, prepared', variant: asMigrated, mode: 'prepared', script: cycleScript('lean', 'lean') },
+      { name: 'lean SQL, prepared, 2 indexes, no triggers', variant: floor, mode: 'prepared', script: cycleScript('lean', 'lean') },
+    ];
     const result = await compare({
-      title: `queue diagnosis: the DAL's claim + complete SQL under pgbench, ${s.diagnosisWorkers} workers, ${fmtInt(s.diagnosisSlice)} tasks: planned per call or prepared`,
+      title: `queue diagnosis: the cycle under pgbench, ${s.diagnosisWorkers} workers, ${fmtInt(s.diagnosisSlice)} tasks (statements planned per call or prepared; table as migrated or reduced; the DAL's statements or the shortest ones)`,
       unit: 'tasks',
       rounds: ctx.rounds,
-      contenders: modes.map((mode) => ({
-        name: `pgbench -M ${mode}`,
-        prepare: async () => cloneDatabase(adminUrl, await variantTemplate(VARIANTS[0] as Variant), run, s.cloneStrategy),
+      contenders: cases.map((c) => ({
+        name: c.name,
+        prepare: async () => cloneDatabase(adminUrl, await variantTemplate(c.variant), run, s.cloneStrategy),
         run: async () => {
-          const r = await pgbenchCycles(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice, mode);
+          const r = await pgbenchCycles(dbUrl(adminUrl, run), s.diagnosisWorkers, s.diagnosisSlice, c.mode, c.script);
           return { units: r.done, ms: r.ms };
         },
         cleanup: () => dropBenchDatabase(adminUrl, run),
       })),
       onRun: (round, name, m) => ctx.log(`queue diagnosis r${round} ${name}: ${fmtInt((m.units / m.ms) * 1000)} tasks/s`),
     });
-    section.comparisons.push({ result, reference: 'pgbench -M extended' });
+    section.comparisons.push({ result, reference: 'DAL SQL, extended' });
   }
 
   if (s.walTasks > 0) {

@@ -28,25 +28,48 @@ export function substitute(text: string, params: Record<number, string>): string
   });
 }
 
-/** The pgbench script of one claim -> complete cycle (one pgbench transaction = one task). */
-export function cycleScript(): string {
-  const claim = substitute(queries.get('work.claim_ready_tasks').text, {
+/** The DAL's claim (work.claim_ready_tasks), batch 1, straight to 'running'; its row goes to c_* variables. */
+function dalClaim(): string {
+  return substitute(queries.get('work.claim_ready_tasks').text, {
     1: 'NULL', // worker_id: not given (as in the DAL run)
     2: 'NULL', // agent_id
     3: ':batch_size',
     4: 'NULL', // types
     5: 'NULL', // capability
     6: ':claim_status',
-  });
-  const complete = substitute(queries.get('work.update_task').text, {
+  }).trimEnd();
+}
+
+/** The DAL's complete (work.update_task to 'completed' with the output patch), under the claimed version. */
+function dalComplete(): string {
+  return substitute(queries.get('work.update_task').text, {
     1: ':c_id',
     2: ':c_version',
     3: ':done_status',
     4: ':patch',
     5: ':tokens',
     6: ':cost',
-  });
-  return `${claim.trimEnd()}\n\\gset c_\n${complete.trimEnd()};\n`;
+  }).trimEnd();
+}
+
+/*
+ * Not Agentry's SQL: the shortest statements that do the same cycle on the
+ * same table (claim the most urgent queued task, queued -> running; complete
+ * it under its version, running -> completed, with the output), returning
+ * only id and version. For the diagnosis only: the difference to the DAL's
+ * is what its general statements cost (the readiness check, the workflow and
+ * agent lock CTEs, the whole-row patch, RETURNING t.*).
+ */
+const LEAN_CLAIM = `UPDATE agentry.tasks SET status = 'running'
+ WHERE id = (SELECT id FROM agentry.tasks WHERE status = 'queued' ORDER BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id, version`;
+const LEAN_COMPLETE = `UPDATE agentry.tasks SET status = 'completed', output = :patch::jsonb -> 'output'
+ WHERE id = :c_id AND version = :c_version
+RETURNING version`;
+
+/** The pgbench script of one claim -> complete cycle (one pgbench transaction = one task). */
+export function cycleScript(claim: 'dal' | 'lean' = 'dal', complete: 'dal' | 'lean' = 'dal'): string {
+  return `${claim === 'dal' ? dalClaim() : LEAN_CLAIM}\n\\gset c_\n${complete === 'dal' ? dalComplete() : LEAN_COMPLETE};\n`;
 }
 
 export function createScript(): string {
@@ -145,9 +168,9 @@ export const pgbenchSystem: QueueSystem = {
  * (named statements, planned once per connection) against 'extended' shows
  * what planning every statement afresh costs.
  */
-export async function pgbenchCycles(url: string, workers: number, count: number, mode: PgbenchMode): Promise<WorkResult> {
+export async function pgbenchCycles(url: string, workers: number, count: number, mode: PgbenchMode, script: string = cycleScript()): Promise<WorkResult> {
   if (count % workers !== 0) throw new Error(`pgbench splits the count evenly: ${count} is not a multiple of ${workers}`);
-  const result = await runPgbench(url, cycleScript(), {
+  const result = await runPgbench(url, script, {
     clients: workers,
     transactionsPerClient: count / workers,
     vars: { batch_size: '1', claim_status: 'running', done_status: 'completed', patch: JSON.stringify({ output: OUTPUT }), tokens: '0', cost: '0' },
