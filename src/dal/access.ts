@@ -133,8 +133,7 @@ const newApiKeySchema = apiKeysInitializerSchema
   })
   .required({ scopes: true })
   .extend({
-    // chk_api_keys_scopes_format checks the scopes joined by commas, so one holding a comma would pass it as two.
-    scopes: z.array(z.string().refine((scope) => !scope.includes(','), 'a scope cannot contain a comma')),
+    scopes: z.array(z.string()),
   });
 const hitSchema = rateLimitWindowsInitializerSchema.pick({ api_key_id: true, window_type: true });
 const revocationSchema = z.object({

@@ -188,8 +188,7 @@ const registerWebhookSchema = z.object({
   agentId: webhookShape.agent_id,
   clientId: webhookShape.client_id,
   url: webhookShape.url,
-  // chk_webhooks_events_format checks the names joined by commas, so one holding a comma would pass it as two.
-  events: z.array(webhookShape.events.element.refine((name) => !name.includes(','), 'an event name cannot contain a comma')),
+  events: z.array(webhookShape.events.element),
   /** The plain signing secret (only its encryption is stored). */
   secret: z.string(),
   description: webhookShape.description,

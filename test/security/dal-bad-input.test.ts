@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { constraintCatalog } from '../../generated/constraints.js';
 import type { TaskStatus } from '../../generated/index.js';
 import { createAgentry } from '../../src/dal/client.js';
-import { ConflictError, IllegalTransition, MissingInputKey, ValidationError } from '../../src/dal/errors.js';
+import { ConflictError, ConstraintViolation, IllegalTransition, MissingInputKey, ValidationError } from '../../src/dal/errors.js';
 import { createIntegrationModule } from '../../src/dal/integration.js';
 import { contextModules } from '../../src/dal/modules.js';
 import { quoteIdent } from '../../src/db/identifiers.js';
@@ -1320,8 +1320,11 @@ const knowledge: Record<string, SpecFactory> = {
  * An element holding a comma: the array CHECKs match the elements joined by
  * commas, so 'a,b' would pass them as two good elements; the DAL refuses it.
  */
-const commaElement = (valid: string) =>
-  fc.constantFrom(`${valid},${valid}`, `${valid},admin`, ',').map((element) => badValue([valid, element], 'an element holding a comma', ['validation']));
+// The array CHECKs once read the elements joined by commas, so one holding a comma passed as two (migration hot_paths).
+const commaElement = (valid: string, constraint: string) =>
+  fc
+    .constantFrom(`${valid},${valid}`, `${valid},admin`, ',')
+    .map((element) => badValue([valid, element], 'an element holding a comma', ['constraint'], rule(constraint)));
 const invalidScopes = fc
   .constantFrom('Tasks:Read', 'tasks read', '', "x'--", 'é')
   .map((s) => badValue(s, 'scope format', ['constraint'], rule('chk_api_keys_scopes_format')));
@@ -1341,7 +1344,7 @@ const access: Record<string, SpecFactory> = {
       at([0], wrongType(['object'])),
       at([0, 'clientId'], badText({ maxLength: len('api_keys', 'client_id') }), ['client_id']),
       at([0, 'name'], badText({ maxLength: len('api_keys', 'name') }), ['name']),
-      at([0, 'scopes'], fc.oneof(textArray(), commaElement('tasks:read'), badArray({ element: invalidScopes, valid: 'tasks:read' })), ['scopes']),
+      at([0, 'scopes'], fc.oneof(textArray(), commaElement('tasks:read', 'chk_api_keys_scopes_format'), badArray({ element: invalidScopes, valid: 'tasks:read' })), ['scopes']),
       at([0, 'rateLimits'], wrongType(['object', 'undefined']), ['rateLimits']),
       at(
         [0, 'rateLimits', 'perMinute'],
@@ -1555,7 +1558,7 @@ const integration: Record<string, SpecFactory> = {
         [0, 'events'],
         fc.oneof(
           textArray(),
-          commaElement('task.completed'),
+          commaElement('task.completed', 'chk_webhooks_events_format'),
           badArray({
             element: badEventNames.map((e) => badValue(e, 'event name format', ['constraint'], rule('chk_webhooks_events_format'))),
             valid: 'task.completed',
@@ -2001,8 +2004,10 @@ describe('what the properties found, one example each (fixed in src/dal)', () =>
     expect(await refusal(() => agentry.review.openCheckpoint(id as never, -1))).toBeInstanceOf(ValidationError);
   });
 
-  it('a scope or event name holding a comma (which the array CHECKs read as two) is refused', async () => {
-    expect(await refusal(() => agentry.access.createApiKey({ clientId: 'c', name: 'n', scopes: ['tasks:read,admin'] }))).toBeInstanceOf(ValidationError);
+  it('a scope or event name holding a comma is refused by the array CHECKs (chk_api_keys_scopes_format, chk_webhooks_events_format)', async () => {
+    const scope = await refusal(() => agentry.access.createApiKey({ clientId: 'c', name: 'n', scopes: ['tasks:read,admin'] }));
+    expect(scope).toBeInstanceOf(ConstraintViolation);
+    expect((scope as ConstraintViolation).constraint).toBe('chk_api_keys_scopes_format');
     expect(
       await refusal(() =>
         agentry.integration.registerWebhook({
@@ -2012,7 +2017,7 @@ describe('what the properties found, one example each (fixed in src/dal)', () =>
           secret: 'whsec_abcdefghijklmnop',
         }),
       ),
-    ).toBeInstanceOf(ValidationError);
+    ).toBeInstanceOf(ConstraintViolation);
   });
 
   it('signPayload and deliveryRequest refuse an Invalid Date or a missing secret instead of signing t=NaN or throwing a TypeError', () => {
