@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/db/identifiers.js';
 import { runBin, runCli, type CliResult } from '../helpers/cli.js';
 import { useTestDatabase } from '../helpers/db.js';
-import { recordSecurityFigures } from './support/figures.js';
+import { recordFigures } from '../helpers/figures.js';
 
 // Bad input to the CLI: wrong arguments, bad URLs, an unreachable server and
 // a role without the privileges a command needs. Each is one line on stderr
@@ -88,7 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const role of roles) await db.pool.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
   if (cases === 0) return;
-  recordSecurityFigures('cli', {
+  recordFigures('security-cli', {
     cliCases: cases,
     cliUsageCases: counts.usage,
     cliBadUrlCases: counts.url,

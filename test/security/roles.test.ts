@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/db/identifiers.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { errorOf } from '../schema/support.js';
-import { recordSecurityFigures } from './support/figures.js';
+import { recordFigures } from '../helpers/figures.js';
 import { agentryRelations, loginRoles, Refusals, type Login, type Relation } from './support/roles.js';
 
 // What each role may not do, tried by logging in as it (LOGIN roles that are
@@ -76,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await roles.drop();
   if (refusals.statements === 0) return;
-  recordSecurityFigures('roles', {
+  recordFigures('security-roles', {
     rolesTried,
     statementsRefused: refusals.statements,
     ...Object.fromEntries([...refusals.byRole].map(([who, n]) => [`refused_${who.replace(/\W+/g, '_')}`, n])),

@@ -14,7 +14,7 @@ import { quoteIdent } from '../../src/db/identifiers.js';
 import { repoRoot } from '../helpers/cli.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { findComparisons } from './support/compare-checker.js';
-import { recordSecurityFigures } from './support/figures.js';
+import { recordFigures } from '../helpers/figures.js';
 import { withSnippets, withSourceFiles } from './support/sql-checker.js';
 
 // Secrets at rest: API keys, session tokens and webhook signing secrets made
@@ -37,7 +37,7 @@ beforeAll(() => {
 afterAll(async () => {
   await agentry?.close();
   if (figures.secretsScanned === 0 && figures.badPasswordHashesTried === 0) return;
-  recordSecurityFigures('secrets', figures);
+  recordFigures('security-secrets', figures);
 });
 
 // ---------------------------------------------------------------- scanning

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { repoRoot } from '../helpers/cli.js';
-import { recordSecurityFigures } from './support/figures.js';
+import { recordFigures } from '../helpers/figures.js';
 import { checkProject, checkSnippets, type Allowance, type CheckResult } from './support/sql-checker.js';
 
 // No SQL in src/ is built by pasting values into its text: the checker
@@ -63,7 +63,7 @@ let planted: CheckResult | undefined;
 
 afterAll(() => {
   if (!result || !planted) return;
-  recordSecurityFigures('sql', {
+  recordFigures('security-sql', {
     srcFilesScanned: result.files,
     queryCallSitesChecked: result.sites.length,
     queryCallSitesConstant: result.sites.filter((s) => s.verdict === 'constant').length,
