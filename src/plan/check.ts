@@ -10,7 +10,7 @@ export interface AssertionResult {
   ok: boolean;
   /** Not judged: the table is too small for its plan to mean anything. */
   skipped?: boolean;
-  /** Why it failed (or was skipped), in words. */
+  /** Why it failed, was skipped or passed only with an allowance, in words. */
   message?: string;
 }
 
@@ -70,16 +70,26 @@ export function summarisePlan(plan: PlanNode): string {
   return reads.length && !reads.includes(spine[spine.length - 1]!) ? `${spine.join(' > ')} [${reads.join('; ')}]` : spine.join(' > ');
 }
 
-/** Estimated rows of each agentry table (partitions summed into their root), and the table of each index. */
-async function tableSizes(client: pg.ClientBase): Promise<{ rows: Map<string, number>; indexTable: Map<string, string> }> {
-  const { rows } = await client.query<{ name: string; estimate: string }>(
-    `SELECT coalesce(r.relname, c.relname) AS name, sum(greatest(c.reltuples, 0))::bigint AS estimate
+interface TableSizes {
+  /** Estimated rows of each agentry table, its partitions summed into it. */
+  rows: Map<string, number>;
+  /** Estimated rows of each relation on its own: a partition by itself. */
+  relationRows: Map<string, number>;
+  /** The (root) table of each index. */
+  indexTable: Map<string, string>;
+}
+
+/** Estimated rows of each agentry table and relation, and the table of each index. */
+async function tableSizes(client: pg.ClientBase): Promise<TableSizes> {
+  const { rows: relations } = await client.query<{ name: string; root: string; estimate: string }>(
+    `SELECT c.relname AS name, coalesce(r.relname, c.relname) AS root, greatest(c.reltuples, 0)::bigint AS estimate
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_class r ON r.oid = pg_catalog.pg_partition_root(c.oid)
-      WHERE n.nspname = 'agentry' AND c.relkind IN ('r', 'p')
-      GROUP BY 1`,
+      WHERE n.nspname = 'agentry' AND c.relkind IN ('r', 'p')`,
   );
+  const rows = new Map<string, number>();
+  for (const r of relations) rows.set(r.root, (rows.get(r.root) ?? 0) + Number(r.estimate));
   const { rows: indexes } = await client.query<{ index: string; table: string }>(
     `SELECT i.relname AS index, coalesce(r.relname, t.relname) AS table
        FROM pg_catalog.pg_index x
@@ -89,7 +99,11 @@ async function tableSizes(client: pg.ClientBase): Promise<{ rows: Map<string, nu
        LEFT JOIN pg_catalog.pg_class r ON r.oid = pg_catalog.pg_partition_root(t.oid)
       WHERE n.nspname = 'agentry'`,
   );
-  return { rows: new Map(rows.map((r) => [r.name, Number(r.estimate)])), indexTable: new Map(indexes.map((i) => [i.index, i.table])) };
+  return {
+    rows,
+    relationRows: new Map(relations.map((r) => [r.name, Number(r.estimate)])),
+    indexTable: new Map(indexes.map((i) => [i.index, i.table])),
+  };
 }
 
 /** Checks one expectation against a plan whose relations are mapped to their partition roots. */
@@ -97,7 +111,7 @@ function judge(
   expectation: PlanExpectation,
   plan: PlanNode,
   roots: Map<string, string>,
-  sizes: { rows: Map<string, number>; indexTable: Map<string, string> },
+  sizes: TableSizes,
   minRows: number,
 ): AssertionResult {
   const nodes = planNodes(plan);
@@ -123,10 +137,19 @@ function judge(
         : { ...base, ok: false, message: `index ${expectation.index} is not used (plan reads ${used.length ? used.join(', ') : 'no index'})` };
     }
     case 'no-seq-scan': {
-      const seq = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] && root(n['Relation Name']) === expectation.table);
-      return seq.length === 0
+      const seq = [
+        ...new Set(
+          nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] && root(n['Relation Name']) === expectation.table).map((n) => n['Relation Name']!),
+        ),
+      ];
+      // A partition holding a sliver of the table (the first month of a window, say) is read whole
+      // more cheaply than through an index; the same size rule as for a whole table applies to it.
+      const small = seq.filter((name) => name !== expectation.table && (sizes.relationRows.get(name) ?? 0) < minRows);
+      const large = seq.filter((name) => !small.includes(name));
+      if (large.length > 0) return { ...base, ok: false, message: `Seq Scan on ${large.join(', ')}` };
+      return small.length === 0
         ? { ...base, ok: true }
-        : { ...base, ok: false, message: `Seq Scan on ${[...new Set(seq.map((n) => n['Relation Name']))].join(', ')}` };
+        : { ...base, ok: true, message: `Seq Scan only on partitions under ${minRows} rows (${small.join(', ')}), where it is the right plan` };
     }
     case 'partitions': {
       const scanned = new Set(

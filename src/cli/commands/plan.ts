@@ -114,6 +114,11 @@ export function formatPlan(result: PlanResult): string {
     if (r.error) lines.push(`  not planned: ${r.error}`);
     for (const a of r.assertions.filter((x) => !x.ok)) lines.push(`  line ${a.line}: expect ${a.assertion}: ${a.message}`);
   }
+  const allowances = result.results.flatMap((r) => r.assertions.filter((a) => a.ok && !a.skipped && a.message).map((a) => ({ query: r.query, a })));
+  if (allowances.length) {
+    lines.push('', 'passed with an allowance:');
+    for (const { query, a } of allowances) lines.push(`  ${query} line ${a.line}: expect ${a.assertion}: ${a.message}`);
+  }
   if (result.tablesWithoutStatistics.length) {
     lines.push('', `note: no statistics yet for ${result.tablesWithoutStatistics.length} tables (run with --refresh-statistics, or ANALYZE): their plans are guesses`);
   }
