@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { migrateUp } from '../../src/commands/migrate.js';
 import { runSeed, type SeedResult } from '../../src/commands/seed.js';
+import type { Model } from '../../src/seed/demo/model.js';
+import type { Phase } from '../../src/seed/demo/phases.js';
+import { runPhases } from '../../src/seed/demo/runner.js';
 import { runVerify } from '../../src/commands/verify.js';
 import { createDatabase, dropDatabase, withClient } from '../../src/db/admin.js';
 import { withDatabase } from '../../src/db/url.js';
@@ -179,6 +182,32 @@ describe('agentry seed --demo interrupted again and again', () => {
     expect(await backendsOn(admin, db, 'agentry seed')).toEqual([]);
     figures.wallSeconds = Math.round((performance.now() - started) / 100) / 10;
   }, 240_000);
+});
+
+describe('a seeding connection ended by the server between two statements', () => {
+  it('reports the server\'s reason (57P01), not the driver\'s "not queryable" that the next statement meets', async () => {
+    const db = await freshDatabase();
+    let backend = 0;
+    const phase: Phase = {
+      name: 'probe',
+      after: [],
+      parallel: false,
+      batches: () => 2,
+      run: async (ctx) => {
+        backend = (await ctx.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        return 1;
+      },
+      // After batch 1 commits, the server ends this session while it is idle; batch 2 then starts on it.
+      afterCommit: async (ctx, batch) => {
+        if (batch !== 0) return;
+        const lost = new Promise<void>((resolve) => ctx.client.once('error', () => resolve()));
+        await admin.query('SELECT pg_terminate_backend($1)', [backend]);
+        await lost;
+      },
+    };
+    const run = runPhases({ databaseUrl: withDatabase(adminUrl, db), model: {} as Model, phases: [phase], done: {}, skip: [], jobs: 1, onProgress: () => undefined });
+    await expect(run).rejects.toThrow(/^demo seed failed in phase probe, batch 2 of 2: terminating connection due to administrator command$/);
+  });
 });
 
 describe('comparing datasets across databases', () => {

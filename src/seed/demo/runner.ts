@@ -40,9 +40,22 @@ export const SESSION_SQL = [
   "SET work_mem = '64MB'",
 ].join('; ');
 
+// A session the server ends while its client sits between statements reports why (57P01 "terminating
+// connection due to administrator command", say) only as an 'error' event; the client's next query then
+// fails with node-postgres' bare "not queryable". The event's error is the one worth reporting.
+const connectionLost = new WeakMap<pg.Client, Error>();
+
+/** The error that explains a failed statement: the connection's own loss, when the statement only met its aftermath. */
+function explain(client: pg.Client, error: unknown): unknown {
+  const lost = connectionLost.get(client);
+  return lost !== undefined && error instanceof Error && /not queryable/.test(error.message) ? lost : error;
+}
+
 export async function connect(databaseUrl: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
+  client.on('error', (error) => {
+    if (!connectionLost.has(client)) connectionLost.set(client, error);
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -182,7 +195,7 @@ export async function runPhases(options: {
       try {
         pick = await next(ctx);
       } catch (error) {
-        failure ??= { error, phase: 'planning', batch: 0, batches: 1 };
+        failure ??= { error: explain(client, error), phase: 'planning', batch: 0, batches: 1 };
         notify();
         return;
       }
@@ -214,7 +227,7 @@ export async function runPhases(options: {
         if (s.done.size >= (s.batches as number) && [...Array(s.batches as number).keys()].every((b) => s.done.has(b))) finish(s);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        failure ??= { error, phase: s.phase.name, batch, batches: s.batches };
+        failure ??= { error: explain(client, error), phase: s.phase.name, batch, batches: s.batches };
       } finally {
         s.inFlight.delete(batch);
         notify();
