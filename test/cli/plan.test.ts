@@ -178,7 +178,20 @@ describe('runPlan', () => {
     expect(lenient.results[0]!.assertions[0]).toMatchObject({ ok: true, message: `Seq Scan only on partitions under 1000 rows (${small}), where it is the right plan` });
     expect(formatPlan(lenient)).toContain(`passed with an allowance:\n  window.two_months line 5: expect no-seq-scan agent_metrics: Seq Scan only on partitions under 1000 rows (${small})`);
     // The same statement with a bar below that partition's size is judged on it again.
-    expect((await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['window'], minRows: 10 })).ok).toBe(false);
+    expect((await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['window.two_months'], minRows: 10 })).ok).toBe(false);
+    // A window pruned to that partition alone: what the plan reads is small, so its index is not judged.
+    query('window', 'last_month', [
+      "-- param: $1 agent_id varchar = 'plan-agent'",
+      "-- param: $2 until timestamptz = date_trunc('month', now())",
+      '-- expect: index pk_agent_metrics',
+    ], `SELECT count(*) FROM agentry.agent_metrics WHERE agent_id = $1 AND recorded_at >= $2 - interval '1 hour' AND recorded_at < $2`);
+    const pruned = await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['window.last_month'] });
+    expect(pruned.results[0]!.assertions[0]).toMatchObject({
+      ok: true,
+      skipped: true,
+      message: `not judged: the partitions of agent_metrics this plan reads (${small}) hold about 40 rows (fewer than 1000), where a sequential scan is the right plan`,
+    });
+    expect((await runPlan({ databaseUrl: db.url, queriesDir: dir, only: ['window.last_month'], minRows: 10 })).results[0]!.assertions[0]!.skipped).toBeUndefined();
   });
 
   it('refuses an unknown query name as a usage error', async () => {
