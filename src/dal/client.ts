@@ -17,6 +17,7 @@ import {
 } from './executor.js';
 import { contextModules, type ContextModules } from './modules.js';
 import { queries as packageQueries, type QueryDefinition, type QueryRegistry } from './sql.js';
+import { parseTimestamptz } from './timestamps.js';
 import { assertStorableParams } from './values.js';
 
 /**
@@ -28,13 +29,13 @@ import { assertStorableParams } from './values.js';
  *  - timestamptz (and its arrays) come back as Date.
  *  - everything else as node-postgres parses it by default (int4 -> number,
  *    jsonb -> object, ...).
- * The parsers for text arrays and timestamptz are node-postgres' defaults,
- * captured when this module is first imported.
+ * The parsers for text arrays and timestamptz arrays are node-postgres'
+ * defaults, captured when this module is first imported; single timestamptz
+ * values take a faster parser that gives the same Date (timestamps.ts).
  */
 // @types/pg's TypeId lists no array types; the registry takes any oid.
 const defaultParser = pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => (value: string) => unknown;
 const parseTextArray = defaultParser(1009);
-const parseTimestamptz = defaultParser(1184);
 const parseTimestamptzArray = defaultParser(1185);
 const keepText = (value: string): string => value;
 
