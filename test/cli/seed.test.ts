@@ -246,7 +246,7 @@ describe('demo data', () => {
     const other = await freshDatabase();
     await seedDemo(other, { seed: 2 });
     expect(await digest(other)).not.toBe(firstDigest);
-  });
+  }, 120_000);
 
   it('a re-run changes nothing; other arguments replace the data and going back converges to the same content', async () => {
     const db = await freshDatabase();
@@ -269,7 +269,7 @@ describe('demo data', () => {
     const reset = await seedDemo(db, { reset: true });
     expect(reset.demo!.removal!.mode).toBe('truncate');
     expect(await digest(db)).toBe(firstDigest);
-  });
+  }, 120_000);
 
   it('beside other data, removes only demo rows (deleting them) and keeps the counters of the rest right', async () => {
     const db = await freshDatabase();
@@ -287,7 +287,7 @@ describe('demo data', () => {
     expect(ours).toEqual([{ total_tasks: 2, completed_tasks: 1 }]);
     expect(await query(db, `SELECT count(*)::int AS n FROM agentry.tasks WHERE title LIKE 'ours %'`)).toEqual([{ n: 2 }]);
     expect((await runVerify({ databaseUrl: urlOf(db), rules: DATA_RULES })).ok).toBe(true);
-  });
+  }, 120_000);
 
   it('a run killed midway (SIGKILL) is finished by the next run, with the same content', async () => {
     // Big enough (500 tasks in batches of 32) for the kill to land in the middle of the tasks phase.
