@@ -174,7 +174,7 @@ export function makeExportWorkload(rowsWanted?: number): Workload {
         comparisons: [{ result, reference: 'COPY TO STDOUT' }],
         notes: [
           `${count(n)} rows of agentry.activity_logs over two monthly partitions (2026-01, 2026-02), generated once by INSERT ... SELECT generate_series and VACUUM ANALYZEd; both sides read all of them in created_at, id order through idx_activity_logs_created_at.`,
-          `DAL: agentry.telemetry.exportActivityLogs({ from, to }) (cursor, ${1000} rows per round trip, rows parsed to objects) consumed by for await in a child process (${child.runtime}) that runs nothing else; time is the stream alone. COPY: the same statement text (sql/queries/telemetry/export_activity_logs.sql, bounds as literals) as COPY (...) TO STDOUT, rows counted and discarded.`,
+          `DAL: agentry.telemetry.exportActivityLogs({ from, to }) (one statement, rows pushed as the server sends them, at most 1000 ahead of the reader, parsed to objects) consumed by for await in a child process (${child.runtime}) that runs nothing else; time is the stream alone. COPY: the same statement text (sql/queries/telemetry/export_activity_logs.sql, bounds as literals) as COPY (...) TO STDOUT, rows counted and discarded.`,
           `Peak RSS of the DAL export process (getrusage maxRSS: Node, pg, zod and the generated schemas included): ${peaks.map((p) => p.toFixed(0)).join(', ')} MiB per round; at rest before the export: ${baseline.toFixed(0)} MiB.`,
         ],
         bars: [

@@ -17,7 +17,7 @@ export interface TransactionOptions {
 }
 
 export interface StreamOptions {
-  /** Rows fetched from the server per round trip; about two batches are buffered at most (cursor and stream). Default 1000. */
+  /** Rows buffered ahead of the reader before the connection's socket is paused (the server then waits). Default 1000. */
   batchSize?: number;
 }
 
@@ -37,10 +37,11 @@ export interface Executor {
    */
   query<T extends object = Record<string, unknown>>(name: string, params?: readonly unknown[]): Promise<T[]>;
   /**
-   * Streams the rows of the registered statement `name` through a cursor, in
-   * constant memory (about batchSize rows at a time), on a pooled connection
-   * of its own: released when the stream ends, fails, or is destroyed (a
-   * `break` out of `for await` destroys it). Parsing and errors as query().
+   * Streams the rows of the registered statement `name` as the server sends
+   * them, in constant memory (about batchSize rows ahead of the reader, then
+   * TCP backpressure), on a pooled connection of its own: back to the pool
+   * when the stream ends, closed when it fails or is destroyed before its
+   * end (a `break` out of `for await` destroys it). Parsing and errors as query().
    * Not inside a transaction (its connection is busy while the stream is
    * open, so the transaction could not go on): refused there with a TypeError.
    */

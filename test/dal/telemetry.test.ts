@@ -254,8 +254,9 @@ describe('exportActivityLogs', () => {
       }
     }
     expect(seen).toBe(total);
-    // Strictly increasing (created_at, id): no row twice. Two batches of rows are in flight at most (cursor and
-    // stream buffers, about 1.5 MB here); keeping every row would take more than the messages alone (20 MB).
+    // Strictly increasing (created_at, id): no row twice. About 1,000 rows are buffered ahead of the reader before
+    // the socket is paused (about 0.5 MB here, plus socket buffers); keeping every row would take more than the
+    // messages alone (20 MB).
     expect(maxGrowth).toBeLessThan(payloadBytes / 4);
   });
 
@@ -277,10 +278,13 @@ describe('exportActivityLogs', () => {
     expect(rows).toHaveLength(20);
   });
 
-  it('an early break releases the connection to the pool, fit for the next user', async () => {
+  it('an early break closes its connection (its statement was still sending), its server session ends, and the pool serves the next user', async () => {
     // One connection only: anything still holding it would make the next statement wait for ever.
-    const pool = new pg.Pool({ connectionString: db.url, options: AS_APP, max: 1 });
+    const applicationName = `telemetry-break-${suffix()}`;
+    const pool = new pg.Pool({ connectionString: db.url, options: AS_APP, max: 1, application_name: applicationName });
     const client = createAgentry({ pool });
+    const sessions = async () =>
+      (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [applicationName])).rows[0]!.n;
     try {
       let taken = 0;
       for await (const row of client.telemetry.exportActivityLogs({ from: base, to: new Date(base.getTime() + total) })) {
@@ -288,21 +292,22 @@ describe('exportActivityLogs', () => {
         taken += 1;
         if (taken === 10) break;
       }
-      await until(() => pool.idleCount === 1 && pool.totalCount === 1);
+      // Closed, not pooled: the server was still sending 50,000 rows, and its session ends with the socket.
+      await until(() => pool.totalCount === 0);
+      await until(async () => (await sessions()) === 0);
       expect(pool.waitingCount).toBe(0);
-      // The same connection serves a full export and a plain statement afterwards, and no portal is left open.
+      // The pool opens a new connection for a full export and a plain statement afterwards.
       const again: unknown[] = [];
       for await (const row of client.telemetry.exportActivityLogs({ from: base, to: new Date(base.getTime() + 100) })) again.push(row);
       expect(again).toHaveLength(1000);
+      // A stream read to its end gives its connection back to the pool, fit for the next statement.
+      await until(() => pool.idleCount === 1 && pool.totalCount === 1);
       expect(await client.telemetry.listLearningExperiences({ taskType: 'no_such_type' as TaskTypesName })).toEqual([]);
-      // pg_cursors lists the session's portals too (pg-cursor names its portals C_<n>).
-      const { rows: portals } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_cursors WHERE name LIKE 'C\\_%'`);
-      expect(portals).toEqual([{ n: 0 }]);
 
-      // Destroying the stream without reading releases it too.
+      // Destroying the stream without reading closes its connection too.
       const stream = client.telemetry.exportActivityLogs({ from: base, to: new Date(base.getTime() + total) });
       stream.destroy();
-      await until(() => pool.idleCount === 1 && pool.totalCount === 1);
+      await until(() => pool.waitingCount === 0 && pool.idleCount === pool.totalCount);
       expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await client.close();
@@ -492,9 +497,9 @@ describe('listLearningExperiences', () => {
 });
 
 /** Waits (up to 5 s) for a condition the pool reaches asynchronously. */
-async function until(condition: () => boolean): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not reached within 5 s');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

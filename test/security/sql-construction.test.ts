@@ -117,8 +117,10 @@ describe('the checker itself', () => {
       }
     `,
     'stream.ts': `
+      import pg from 'pg';
       import QueryStream from 'pg-query-stream';
       export const open = (filter: string) => new QueryStream(\`SELECT * FROM agentry.tasks WHERE \${filter}\`);
+      export const rows = (filter: string) => new pg.Query({ text: \`SELECT * FROM agentry.tasks WHERE \${filter}\`, values: [] });
     `,
     'good.ts': `
       import pg from 'pg';
@@ -144,7 +146,7 @@ describe('the checker itself', () => {
     'constants.ts': `export const TABLE = 'agentry.tasks';`,
   };
 
-  it('finds values concatenated or interpolated into SQL, through variables, functions, object configs, pgm.sql and QueryStream', { timeout: 60_000 }, () => {
+  it('finds values concatenated or interpolated into SQL, through variables, functions, object configs, pgm.sql, QueryStream and pg.Query', { timeout: 60_000 }, () => {
     planted = checkSnippets(SNIPPETS);
     const found = planted.findings.map((f) => `${f.file}:${f.expression}`);
     expect(new Set(found)).toEqual(
@@ -159,7 +161,11 @@ describe('the checker itself', () => {
     // Each bad sink is flagged, no good one is.
     const bySite = planted.sites.map((s) => `${s.file}:${s.line}:${s.verdict}`);
     expect(planted.sites.filter((s) => s.file === 'src/bad.ts' || s.file === 'src/stream.ts').every((s) => s.verdict === 'unsafe')).toBe(true);
-    expect(planted.sites.filter((s) => s.file === 'src/bad.ts' || s.file === 'src/stream.ts')).toHaveLength(8);
+    expect(planted.sites.filter((s) => s.file === 'src/bad.ts' || s.file === 'src/stream.ts')).toHaveLength(9);
+    expect(planted.sites.filter((s) => s.file === 'src/stream.ts').map((s) => s.sink)).toEqual([
+      expect.stringContaining('new QueryStream('),
+      expect.stringContaining('new pg.Query({ text:'),
+    ]);
     const good = planted.sites.filter((s) => s.file === 'src/good.ts');
     expect(good, bySite.join('\n')).toHaveLength(7);
     expect(good.map((s) => s.verdict)).toEqual(['constant', 'quoted', 'constant', 'quoted', 'quoted', 'constant', 'constant']);

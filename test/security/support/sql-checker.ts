@@ -54,8 +54,9 @@ import { API } from 'typescript/unstable/sync';
  * A static check that no SQL in src/ is built by pasting values into its text.
  *
  * Sinks: every call `x.query(sql, ...)` (pg Client, Pool, PoolClient and the
- * DAL's Executor), `pgm.sql(sql)` (node-pg-migrate) and `new QueryStream(sql)`
- * / `new Cursor(sql)`; for `x.query({ text })` the text property. The SQL
+ * DAL's Executor), `pgm.sql(sql)` (node-pg-migrate), `new QueryStream(sql)`,
+ * `new Cursor(sql)` and `new pg.Query({ text })`; for `x.query({ text })` and
+ * `new pg.Query({ text })` the text property. The SQL
  * argument is proven safe when it is built only of
  *  - string literals and numeric literals;
  *  - identifiers through the quoting helpers (QUOTING_HELPERS below), also as
@@ -115,7 +116,25 @@ type ProgramFiles = Map<string, SourceFile>;
 
 const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
 const SINK_METHODS = new Set(['query', 'sql']);
-const SINK_CLASSES = new Set(['QueryStream', 'Cursor']);
+const SINK_CLASSES = new Set(['QueryStream', 'Cursor', 'Query']);
+
+/** `new Query(...)`, `new pg.Query(...)`: a class whose instances carry SQL text. */
+function isSinkClass(callee: Node): boolean {
+  if (isIdentifier(callee)) return SINK_CLASSES.has(callee.text);
+  return isPropertyAccessExpression(callee) && isIdentifier(callee.name) && SINK_CLASSES.has(callee.name.text);
+}
+
+/** The SQL of a sink's first argument: the argument itself, or the `text` property of a config object. */
+function sqlOfArgument(first: Node | undefined): Node | undefined {
+  if (!first) return undefined;
+  const arg = unwrap(first);
+  if (!isObjectLiteralExpression(arg)) return first;
+  for (const p of arg.properties) {
+    if (isPropertyAssignment(p) && isIdentifier(p.name) && p.name.text === 'text') return p.initializer;
+    if (isShorthandPropertyAssignment(p) && isIdentifier(p.name) && p.name.text === 'text') return p.name;
+  }
+  return undefined;
+}
 
 function unwrap(e: Node): Node {
   let node = e;
@@ -172,22 +191,11 @@ class Checker {
     if (isCallExpression(node)) {
       const callee = unwrap(node.expression);
       if (!isPropertyAccessExpression(callee) || !isIdentifier(callee.name) || !SINK_METHODS.has(callee.name.text)) return undefined;
-      const first = node.arguments[0];
-      if (!first) return undefined;
-      const arg = unwrap(first);
-      if (isObjectLiteralExpression(arg)) {
-        for (const p of arg.properties) {
-          if (isPropertyAssignment(p) && isIdentifier(p.name) && p.name.text === 'text') return p.initializer;
-          if (isShorthandPropertyAssignment(p) && isIdentifier(p.name) && p.name.text === 'text') return p.name;
-        }
-        return undefined;
-      }
-      return first;
+      return sqlOfArgument(node.arguments[0]);
     }
     if (isNewExpression(node)) {
-      const callee = unwrap(node.expression);
-      if (!isIdentifier(callee) || !SINK_CLASSES.has(callee.text)) return undefined;
-      return node.arguments?.[0];
+      if (!isSinkClass(unwrap(node.expression))) return undefined;
+      return sqlOfArgument(node.arguments?.[0]);
     }
     return undefined;
   }
@@ -242,7 +250,7 @@ class Checker {
       return this.unproven(sf, e, ctx, resolved.kind === 'unknown' ? resolved.what : 'a function, not SQL text');
     }
     const constructed = isNewExpression(e) ? unwrap(e.expression) : undefined;
-    if (constructed && isIdentifier(constructed) && SINK_CLASSES.has(constructed.text)) {
+    if (constructed && isSinkClass(constructed)) {
       // client.query(new QueryStream(sql)): the stream's SQL is a sink of its own, checked there.
       return;
     }
