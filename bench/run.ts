@@ -4,7 +4,7 @@
  * Runs the benchmark sections in order (queue, ingest, export, queries,
  * tooling) against DATABASE_URL / --database-url, or an embedded server it
  * starts and stops. Each section's comparisons and bars go to stdout,
- * progress to stderr, and its result to reports/bench/<id>.json; with
+ * progress to stderr, and its result to bench/results/<id>.json (--quick: reports/bench/); with
  * --write-docs, docs/performance.md is rendered from every section JSON
  * present. Exit 0 when everything ran (bars not met are reported, not
  * failures), 1 when a section failed, 2 on usage errors.
@@ -37,7 +37,7 @@ export interface BenchOptions {
   scaleDb?: string;
   /** Render docs/performance.md from every section JSON in reportsDir afterwards. */
   writeDocs?: boolean;
-  /** Where section JSONs go (default reports/bench). */
+  /** Where section JSONs go (default bench/results, committed; reports/bench for --quick). */
   reportsDir?: string;
   /** The document written with writeDocs (default docs/performance.md). */
   docsPath?: string;
@@ -113,6 +113,15 @@ export function printSection(section: BenchSection): string {
   return `${parts.join('\n\n')}\n`;
 }
 
+/**
+ * Full runs save their sections in bench/results/, which is committed: docs/performance.md is rendered from
+ * it, so any checkout can re-render the document and see the figures it was made from. Quick runs (CI's
+ * harness check) go to reports/bench/, which is not.
+ */
+export function defaultResultsDir(quick: boolean): string {
+  return quick ? join(ROOT, 'reports', 'bench') : join(ROOT, 'bench', 'results');
+}
+
 /** Renders the document from the saved section JSONs alone (--docs-only). */
 export function writeDocs(reportsDir: string, docsPath: string): string {
   writeFileSync(docsPath, renderPerformanceDoc(readSavedSections(reportsDir)));
@@ -127,7 +136,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRunResu
   if (unknown.length) throw new InvalidArgumentError(`unknown section ${unknown.join(', ')}: expected ${SECTION_ORDER.join(', ')}`);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const print = options.print ?? ((text: string) => process.stdout.write(text));
-  const reportsDir = options.reportsDir ?? join(ROOT, 'reports', 'bench');
+  const reportsDir = options.reportsDir ?? defaultResultsDir(quick);
   const command = options.command ?? 'npm run bench';
 
   const serverOptions: OpenServerOptions = options.databaseUrl ? { databaseUrl: options.databaseUrl } : serverOptionsFromEnv();
@@ -198,9 +207,9 @@ export function benchProgram(): Command {
     .option('--rounds <n>', 'rounds per comparison, contenders alternated (default 3, quick 1)', positiveInt)
     .addOption(new Option('--database-url <url>', 'server under test (its database for maintenance only); default: an embedded server').env('DATABASE_URL'))
     .option('--scale-db <name>', `queries: the scale-100 demo database to reuse (or seed) (default ${DEFAULT_SCALE_DB})`)
-    .option('--write-docs', 'render docs/performance.md from every reports/bench/*.json afterwards', false)
-    .option('--docs-only', 'run nothing: only render docs/performance.md from the saved reports/bench/*.json', false)
-    .option('--reports-dir <dir>', 'where each section result is saved as <id>.json (default reports/bench)')
+    .option('--write-docs', 'render docs/performance.md from every bench/results/*.json afterwards', false)
+    .option('--docs-only', 'run nothing: only render docs/performance.md from the saved bench/results/*.json', false)
+    .option('--reports-dir <dir>', 'where each section result is saved as <id>.json (default bench/results, committed; --quick: reports/bench)')
     .option('--note <text>', 'a remark saved with each section and shown in the docs (e.g. "provisional: machine busy")')
     .addHelpText(
       'after',
@@ -215,7 +224,7 @@ Examples:
   npm run bench -- --quick
   npm run bench -- --only ingest,export --rounds 5
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --write-docs
-  npm run bench -- --docs-only                  re-render docs/performance.md from reports/bench/*.json`,
+  npm run bench -- --docs-only                  re-render docs/performance.md from bench/results/*.json`,
     );
 }
 
@@ -240,7 +249,7 @@ export async function main(argv: string[]): Promise<number> {
     note?: string;
   }>();
   if (flags.docsOnly) {
-    const reportsDir = flags.reportsDir !== undefined ? resolve(flags.reportsDir) : join(ROOT, 'reports', 'bench');
+    const reportsDir = flags.reportsDir !== undefined ? resolve(flags.reportsDir) : defaultResultsDir(false);
     const n = readSavedSections(reportsDir).length;
     if (n === 0) {
       process.stderr.write(`bench: no section results in ${reportsDir}: run some sections first\n`);
