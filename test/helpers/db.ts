@@ -75,3 +75,15 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
     },
   };
 }
+
+/** Runs fn on one client of pool inside a transaction that is always rolled back, whatever fn does. */
+export async function inRolledBackTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    return await fn(client);
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+}

@@ -3,22 +3,11 @@
 // validators is_valid_cron / is_valid_timezone used by scheduled_tasks.
 import { describe, expect, it } from 'vitest';
 
-import { useTestDatabase } from '../helpers/db.js';
+import { inRolledBackTransaction, useTestDatabase } from '../helpers/db.js';
 import { accepted, errorOf, expectRefused, SQLSTATE } from './support.js';
 
 const db = useTestDatabase();
 
-/** Runs fn inside a transaction on one client and always rolls back. */
-async function inRolledBackTransaction(fn: (client: import('pg').PoolClient) => Promise<void>): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    await fn(client);
-  } finally {
-    await client.query('ROLLBACK');
-    client.release();
-  }
-}
 
 describe('agent_types', () => {
   it('holds seed 000\'s five agent classes and seed 004\'s five agent kinds', async () => {
@@ -237,7 +226,7 @@ describe('task_types', () => {
   });
 
   it('is readable but not writable by agentry_app', async () => {
-    await inRolledBackTransaction(async (client) => {
+    await inRolledBackTransaction(db.pool, async (client) => {
       await client.query('SET LOCAL ROLE agentry_app');
       const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM agentry.task_types');
       expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(17);
@@ -325,7 +314,7 @@ describe('task_status domain and task_status_transitions', () => {
   });
 
   it('the state machine is data: a new row makes a new move legal for trg_tasks_status_transition', async () => {
-    await inRolledBackTransaction(async (client) => {
+    await inRolledBackTransaction(db.pool, async (client) => {
       const [task] = (
         await client.query<{ id: string }>(
           'INSERT INTO agentry.tasks (title, status) VALUES ($1, $2) RETURNING id',

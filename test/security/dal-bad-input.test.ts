@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { constraintCatalog } from '../../generated/constraints.js';
-import type { TaskStatus } from '../../generated/index.js';
+import { taskStatusSchema, type TaskStatus } from '../../generated/index.js';
 import { createAgentry } from '../../src/dal/client.js';
 import { ConflictError, ConstraintViolation, IllegalTransition, MissingInputKey, ValidationError } from '../../src/dal/errors.js';
 import { createIntegrationModule } from '../../src/dal/integration.js';
@@ -66,20 +66,8 @@ const onUnhandled = (reason: unknown) => {
 // Fixtures
 // ---------------------------------------------------------------------------
 
-const STATUSES: readonly TaskStatus[] = [
-  'pending',
-  'initializing',
-  'queued',
-  'assigned',
-  'running',
-  'checkpoint',
-  'correcting',
-  'retrying',
-  'completed',
-  'failed',
-  'cancelled',
-  'timeout',
-];
+// The vocabulary as generated from the task_status domain, not a copy of it.
+const STATUSES: readonly TaskStatus[] = taskStatusSchema.options;
 
 interface Ref {
   id: string;

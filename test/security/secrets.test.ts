@@ -12,7 +12,7 @@ import type { ContextModules } from '../../src/dal/modules.js';
 import { createIntegrationModule, decryptSecret, parseSecretKey, SecretKeyError, signPayload, verifySignature } from '../../src/dal/integration.js';
 import { quoteIdent } from '../../src/db/identifiers.js';
 import { repoRoot } from '../helpers/cli.js';
-import { useTestDatabase } from '../helpers/db.js';
+import { inRolledBackTransaction, useTestDatabase } from '../helpers/db.js';
 import { findComparisons } from './support/compare-checker.js';
 import { recordFigures } from '../helpers/figures.js';
 import { withSnippets, withSourceFiles } from './support/sql-checker.js';
@@ -174,9 +174,7 @@ describe('secrets at rest', () => {
   });
 
   it('the scan finds a secret where one is put (text, jsonb and bytea columns), so finding nothing above means something', async () => {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inRolledBackTransaction(db.pool, async (client) => {
       const token = randomBytes(32).toString('base64url');
       const key = `ains_${randomBytes(33).toString('base64url')}`;
       const hookSecret = `whsec_${randomBytes(40).toString('hex')}`;
@@ -195,10 +193,7 @@ describe('secrets at rest', () => {
         const result = await scan(client, n.text, n.bytes);
         expect(result.hits.map((h) => h.split(':')[0])).toEqual([column]);
       }
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
+    });
   });
 
   it('what is stored instead: the SHA-256 of a key or token (32 bytes), and AES-256-GCM ciphertext of a webhook secret that only the key opens', async () => {
@@ -383,16 +378,7 @@ describe('users.password_hash takes bcrypt and argon2id only (chk_users_password
   }
 
   let counter = 0;
-  async function inTransaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await fn(client);
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
-  }
+  const inTransaction = (fn: (client: pg.PoolClient) => Promise<void>) => inRolledBackTransaction(db.pool, fn);
 
   it('accepts real bcrypt and argon2id hashes and refuses every near miss and plain password', async () => {
     await inTransaction(async (client) => {
