@@ -49,14 +49,6 @@ const timeoutSecondsSchema = tasksSchema.shape.timeout_seconds.unwrap().int();
 const versionSchema = tasksSchema.shape.version.int().nonnegative();
 const limitSchema = z.number().int().min(1).max(10_000);
 
-/**
- * numeric columns whose CHECK has a lower bound only (cost_usd >= 0, hours >= 0):
- * PostgreSQL's numeric NaN is greater than every number, so 'NaN' would pass
- * the CHECK and be stored (and summed into the workflow's totals).
- */
-const notNaN = (value: string) => !/^\s*[+-]?nan\s*$/i.test(value);
-const NOT_NAN = 'NaN is not a number here';
-
 /** A task is created waiting (pending) or ready to be claimed (queued); every later status is reached by a transition. */
 const initialStatusSchema = taskStatusSchema.extract(['pending', 'queued']);
 
@@ -100,7 +92,6 @@ export const newTaskSchema = tasksInitializerSchema
     max_retries: maxRetriesSchema.optional(),
     complexity: complexitySchema.nullable().optional(),
     timeout_seconds: timeoutSecondsSchema.nullable().optional(),
-    estimated_hours: tasksSchema.shape.estimated_hours.unwrap().refine(notNaN, NOT_NAN).nullable().optional(),
     /** Tasks this one waits for: existing ones, or ones created in the same batch (give those an id). */
     depends_on: z.array(tasksIdSchema).optional(),
   })
@@ -125,7 +116,6 @@ export const taskPatchSchema = tasksMutatorSchema
     cancelled_by: true,
     cancellation_reason: true,
   })
-  .extend({ actual_hours: tasksSchema.shape.actual_hours.unwrap().refine(notNaN, NOT_NAN).nullable().optional() })
   .strict();
 export type TaskPatch = z.input<typeof taskPatchSchema>;
 
@@ -133,7 +123,7 @@ export type TaskPatch = z.input<typeof taskPatchSchema>;
 export const taskUsageSchema = z
   .object({
     tokens: tasksSchema.shape.tokens_used.int().nonnegative().optional(),
-    costUsd: tasksSchema.shape.cost_usd.refine(notNaN, NOT_NAN).optional(),
+    costUsd: tasksSchema.shape.cost_usd.optional(),
   })
   .strict();
 export type TaskUsage = z.input<typeof taskUsageSchema>;

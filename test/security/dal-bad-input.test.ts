@@ -1970,12 +1970,19 @@ describe('what the properties found, one example each (fixed in src/dal)', () =>
     expect(deep).toBeInstanceOf(ValidationError);
   });
 
-  it("numeric 'NaN' for cost and hours (CHECKs with a lower bound only pass it) is refused", async () => {
+  it("numeric 'NaN' for cost and hours (it sorts above every number, so '>= 0' alone passed it) is refused by the CHECKs", async () => {
     await refreshVersions();
     const { id, version } = fx.tasks.running;
-    expect(await refusal(() => agentry.work.updateTask(id as never, version, {}, { costUsd: 'NaN' }))).toBeInstanceOf(ValidationError);
-    expect(await refusal(() => agentry.work.updateTask(id as never, version, { actual_hours: 'nan' }))).toBeInstanceOf(ValidationError);
-    expect(await refusal(() => agentry.work.createTask({ title: 'x', estimated_hours: ' NaN ' }))).toBeInstanceOf(ValidationError);
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => agentry.work.updateTask(id as never, version, {}, { costUsd: 'NaN' }), 'chk_tasks_usage_nonnegative'],
+      [() => agentry.work.updateTask(id as never, version, { actual_hours: 'nan' }), 'chk_tasks_hours_nonnegative'],
+      [() => agentry.work.createTask({ title: 'x', estimated_hours: ' NaN ' }), 'chk_tasks_hours_nonnegative'],
+    ];
+    for (const [call, constraint] of cases) {
+      const error = await refusal(call);
+      expect(error).toBeInstanceOf(ConstraintViolation);
+      expect(error).toMatchObject({ constraint });
+    }
   });
 
   it('openCheckpoint on a task already at checkpoint is IllegalTransition checkpoint -> checkpoint, with no second checkpoint', async () => {
