@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { quoteIdent } from '../../src/db/identifiers.js';
 import { runBin, runCli, type CliResult } from '../helpers/cli.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { recordFigures } from '../helpers/figures.js';
+import { loginRoles, type Login } from './support/roles.js';
 
 // Bad input to the CLI: wrong arguments, bad URLs, an unreachable server and
 // a role without the privileges a command needs. Each is one line on stderr
@@ -59,34 +59,19 @@ function expectNoSecret(run: CliResult, label: string, secrets: readonly string[
   }
 }
 
-const roles: string[] = [];
-let readonlyUrl = '';
-let appUrl = '';
-const PASSWORD = `roPW${randomBytes(6).toString('hex')}`;
+const logins = loginRoles(db);
+let readonlyLogin: Login;
+let appLogin: Login;
 
 beforeAll(async () => {
   closedPort = await freeClosedPort();
   // LOGIN roles that are members of agentry_readonly and agentry_app only.
-  for (const member of ['agentry_readonly', 'agentry_app']) {
-    const role = `agentry_sec_cli_${member.slice(8)}_${randomBytes(4).toString('hex')}`;
-    const { rows } = await db.pool.query<{ sql: string }>('SELECT format($1, $2::text, $3::text, $4::text) AS sql', [
-      'CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I',
-      role,
-      PASSWORD,
-      member,
-    ]);
-    await db.pool.query(rows[0]!.sql);
-    roles.push(role);
-    const url = new URL(db.adminUrl);
-    url.username = role;
-    url.password = PASSWORD;
-    if (member === 'agentry_readonly') readonlyUrl = url.toString();
-    else appUrl = url.toString();
-  }
+  readonlyLogin = await logins.login('agentry_readonly');
+  appLogin = await logins.login('agentry_app');
 });
 
 afterAll(async () => {
-  for (const role of roles) await db.pool.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+  await logins.drop();
   if (cases === 0) return;
   recordFigures('security-cli', {
     cliCases: cases,
@@ -276,13 +261,13 @@ describe('a role without the privileges the command needs', () => {
       [['partitions', 'maintain'], /permission denied for function maintain_partitions: partition maintenance runs as a superuser or a member of agentry_owner/],
       [['demo', '--scale', '0'], /permission denied.*agentry_owner/],
     ];
-    for (const url of [readonlyUrl, appUrl]) {
+    for (const { url, password } of [readonlyLogin, appLogin]) {
       for (const [command, message] of COMMANDS) {
         for (const extra of [[], ['--json']]) {
           const args = [...extra, '--database-url', url, '--database', db.name, ...command];
           const run = await cli('privilege', args);
           expectOneLineError(run, args, message);
-          expectNoSecret(run, args.join(' '), [PASSWORD]);
+          expectNoSecret(run, args.join(' '), [password]);
         }
       }
     }
@@ -312,9 +297,9 @@ describe('as a subprocess (bin/agentry.js)', () => {
     expect(unreachable.stderr).toMatch(/\n\s+at /); // --verbose: the stack, redacted
     expectNoSecret(unreachable, 'subprocess --verbose --json');
 
-    const readonly = await bin(['--database-url', readonlyUrl, '--database', db.name, 'migrate', 'up']);
+    const readonly = await bin(['--database-url', readonlyLogin.url, '--database', db.name, 'migrate', 'up']);
     expectOneLineError(readonly, ['subprocess migrate up as agentry_readonly'], /permission denied.*agentry_owner/);
-    expectNoSecret(readonly, 'subprocess readonly', [PASSWORD]);
+    expectNoSecret(readonly, 'subprocess readonly', [readonlyLogin.password]);
 
     const flag = await bin(['--database-url', closedUrl(), 'seed']);
     expectOneLineError(flag, ['subprocess seed'], /^agentry: cannot connect to/);
