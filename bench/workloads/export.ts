@@ -6,13 +6,14 @@
  * columns, same order) TO STDOUT read by a consumer that counts rows and
  * discards the bytes, alternated.
  */
-import { spawn } from 'node:child_process';
+
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { queries } from '../../src/dal/index.js';
 import { compare, ratio, type Contender, type Measurement } from '../lib/harness.js';
 import { copyTo, countNewlines } from '../lib/copy.js';
+import { runProcess } from '../lib/process.js';
 import { count, scratchDatabase, since, withPgClient } from '../lib/scratch.js';
 import type { BenchSection, Workload } from '../lib/types.js';
 import type { ExportChildResult } from './export-child.js';
@@ -68,27 +69,17 @@ export async function exportChildCommand(): Promise<{ args: string[]; runtime: s
 }
 
 /** Runs the DAL export in a child process and returns what it measured. */
-export function runExportChild(command: string[], url: string, from: Date, to: Date): Promise<ExportChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...command, from.toISOString(), to.toISOString()], {
-      cwd: ROOT,
-      env: { ...process.env, BENCH_DATABASE_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`export child exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as ExportChildResult);
-      } catch {
-        reject(new Error(`export child printed no result: ${out.slice(0, 200)}`));
-      }
-    });
+export async function runExportChild(command: string[], url: string, from: Date, to: Date): Promise<ExportChildResult> {
+  const run = await runProcess(process.execPath, [...command, from.toISOString(), to.toISOString()], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_DATABASE_URL: url },
   });
+  if (run.code !== 0) throw new Error(`export child exited with ${run.code}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  try {
+    return JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as ExportChildResult;
+  } catch {
+    throw new Error(`export child printed no result: ${run.stdout.slice(0, 200)}`);
+  }
 }
 
 /** Fills activity_logs with n rows spread evenly over [from, to) (untimed), then VACUUM ANALYZE. */

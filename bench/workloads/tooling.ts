@@ -6,7 +6,6 @@
  * it again) and `verify` grow with ten times the rows (two demo databases,
  * seeded once, untimed).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { runSeed } from '../../src/commands/seed.js';
 import { createDatabase, dropDatabase } from '../../src/db/admin.js';
 import { compare, type Contender, type Measurement } from '../lib/harness.js';
+import { runProcess } from '../lib/process.js';
 import { count, SCRATCH_PREFIX, scratchDatabase, since, withPgClient, type ScratchDatabase } from '../lib/scratch.js';
 import type { BenchSection, Workload } from '../lib/types.js';
 
@@ -32,29 +32,17 @@ export interface CliRun {
  * times it; throws unless it exits 0 (or 1 with `checksMayFail`: a check
  * failed, the command itself ran).
  */
-export function runAgentry(adminUrl: string, database: string | undefined, args: string[], checksMayFail = false): Promise<CliRun> {
+export async function runAgentry(adminUrl: string, database: string | undefined, args: string[], checksMayFail = false): Promise<CliRun> {
   // The server URL goes in the environment (DATABASE_URL), not argv: it may carry a password, and argv is visible in ps.
   const argv = [BIN, ...(database ? ['--database', database] : []), ...args];
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: adminUrl };
-    delete env.AGENTRY_DATABASE;
-    delete env.AGENTRY_PROVIDER;
-    const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = since(started);
-      if (code !== 0 && !(checksMayFail && code === 1)) {
-        reject(new Error(`agentry ${args.join(' ')} exited with ${code}: ${(stderr.trim() || stdout.trim()).split('\n').slice(-4).join(' | ')}`));
-      } else {
-        resolve({ ms, code: code ?? 0, stdout, stderr });
-      }
-    });
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: adminUrl };
+  delete env.AGENTRY_DATABASE;
+  delete env.AGENTRY_PROVIDER;
+  const run = await runProcess(process.execPath, argv, { cwd: ROOT, env });
+  if (run.code !== 0 && !(checksMayFail && run.code === 1)) {
+    throw new Error(`agentry ${args.join(' ')} exited with ${run.code}: ${(run.stderr.trim() || run.stdout.trim()).split('\n').slice(-4).join(' | ')}`);
+  }
+  return { ms: run.ms, code: run.code ?? 0, stdout: run.stdout, stderr: run.stderr };
 }
 
 export interface ToolingSizes {

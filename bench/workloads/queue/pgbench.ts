@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { migrateUp } from '../../../src/commands/migrate.js';
+import { runProcess } from '../../lib/process.js';
 import { queries } from '../../../src/dal/index.js';
 import { OUTPUT, payload, type QueueSystem, type WorkResult } from './system.js';
 
@@ -79,7 +79,7 @@ export function createScript(): string {
 /** pgbench's version line, or null when it cannot be run (not installed). */
 export async function pgbenchVersion(): Promise<string | null> {
   try {
-    const { code, stdout } = await exec(PGBENCH, ['--version']);
+    const { code, stdout } = await runProcess(PGBENCH, ['--version']);
     return code === 0 ? stdout.trim() : null;
   } catch {
     return null;
@@ -113,7 +113,7 @@ export async function runPgbench(
       ...Object.entries(args.vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
       url,
     ];
-    const { code, stdout, stderr } = await exec(PGBENCH, argv);
+    const { code, stdout, stderr } = await runProcess(PGBENCH, argv);
     const output = `${stdout}\n${stderr}`;
     const processed = /number of transactions actually processed: (\d+)/.exec(output);
     const tps = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(output);
@@ -125,18 +125,6 @@ export async function runPgbench(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function exec(command: string, argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** The JSON array the DAL's createTasks sends for a batch (the same shape, as parsed by its schema). */
