@@ -41,10 +41,19 @@ export async function scratchDatabase(adminUrl: string, purpose: string, options
 }
 
 /** Drops scratch databases left by bench runs that are no longer alive (killed mid-run). Returns their names. */
-export async function dropStaleScratch(adminUrl: string): Promise<string[]> {
-  const stale = (await listDatabases(adminUrl, `${SCRATCH_PREFIX}%`)).filter((name) => {
-    const pid = Number(/_(\d+)_[0-9a-f]{6}$/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid) return false;
+export function dropStaleScratch(adminUrl: string): Promise<string[]> {
+  return dropDatabasesOfGoneRuns(adminUrl, `${SCRATCH_PREFIX}%`, (name) => /_(\d+)_[0-9a-f]{6}$/.exec(name)?.[1]);
+}
+
+/**
+ * Drops the databases matching `like` whose name carries the pid (`pidOf`) of
+ * a bench process that is gone (a killed run), never one of this process nor
+ * of a live one. Returns their names.
+ */
+export async function dropDatabasesOfGoneRuns(adminUrl: string, like: string, pidOf: (name: string) => string | undefined): Promise<string[]> {
+  const stale = (await listDatabases(adminUrl, like)).filter((name) => {
+    const pid = Number(pidOf(name));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
     try {
       process.kill(pid, 0);
       return false;

@@ -4,6 +4,7 @@ import { migrateUp } from '../../../src/commands/migrate.js';
 import { dropDatabase, listDatabases, withClient } from '../../../src/db/admin.js';
 import { quoteIdent } from '../../../src/db/identifiers.js';
 import { withDatabase } from '../../../src/db/url.js';
+import { dropDatabasesOfGoneRuns } from '../../lib/scratch.js';
 
 /**
  * Databases of the queue workload: every one is named agentry_bq_<pid>_<what>
@@ -22,11 +23,7 @@ export function dbUrl(adminUrl: string, name: string): string {
 
 /** Drops agentry_bq_<pid>_* databases whose process is gone (a killed run). */
 export async function dropStaleBenchDatabases(adminUrl: string): Promise<void> {
-  for (const name of await listDatabases(adminUrl, 'agentry\\_bq\\_%')) {
-    const pid = Number(/^agentry_bq_(\d+)_/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || isAlive(pid)) continue;
-    await dropDatabase(adminUrl, name).catch(() => undefined);
-  }
+  await dropDatabasesOfGoneRuns(adminUrl, 'agentry\\_bq\\_%', (name) => /^agentry_bq_(\d+)_/.exec(name)?.[1]);
 }
 
 /** Drops every database this process created (end of the workload, or after a failure). */
@@ -122,13 +119,4 @@ export async function databaseMiB(adminUrl: string, name: string): Promise<numbe
     const { rows } = await client.query<{ size: string }>('SELECT pg_database_size($1)::text AS size', [name]);
     return Number(rows[0]?.size ?? 0) / 1024 / 1024;
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
