@@ -15,9 +15,10 @@ import {
   type TasksId,
   type UsersId,
 } from '../../generated/index.js';
-import { ConflictError, IllegalTransition, NotFound, parseInput } from './errors.js';
+import { ConflictError, NotFound, parseInput } from './errors.js';
 import type { Executor } from './executor.js';
 import { jsonText, jsonTextOrNull } from './values.js';
+import { missedTaskUpdateError } from './work.js';
 
 /**
  * The review context: human checkpoints on running tasks, the corrections a
@@ -122,21 +123,7 @@ export const reviewModule = (db: Executor) => {
       const input = parseInput(openCheckpointSchema, { taskId, expectedVersion, subtasksCompleted }, 'checkpoint');
       return db.transaction(async (tx) => {
         const [task] = await tx.query<Tasks>('review.move_task_to_checkpoint', [input.taskId, input.expectedVersion]);
-        if (!task) {
-          const [current] = await tx.query<Pick<Tasks, 'id' | 'version' | 'status'>>('review.get_task_version', [input.taskId]);
-          if (!current) throw new NotFound('task', input.taskId);
-          if (current.version !== input.expectedVersion || current.status !== 'checkpoint') {
-            throw ConflictError.versionMismatch('task', input.taskId, input.expectedVersion);
-          }
-          // At checkpoint already: no move at all, which the trigger (it judges changes only) would let through
-          // with a second pending checkpoint; refused as the IllegalTransition checkpoint -> checkpoint it is.
-          const rule = 'illegal task status transition: checkpoint -> checkpoint';
-          throw new IllegalTransition(
-            { from: 'checkpoint', to: 'checkpoint', taskId: input.taskId, retryLimit: undefined },
-            { kind: 'trigger', constraint: 'trg_tasks_status_transition', table: 'tasks', columns: ['status'], rule },
-            { code: 'AG001', query: 'review.move_task_to_checkpoint' },
-          );
-        }
+        if (!task) throw await missedTaskUpdateError(tx, input.taskId, input.expectedVersion, 'checkpoint', 'review.move_task_to_checkpoint');
         // jsonb parameter: node-postgres would send a JS array as a PostgreSQL array literal.
         const [checkpoint] = await tx.query<Checkpoints>('review.insert_checkpoint', [input.taskId, jsonText(input.subtasksCompleted, 'checkpoint', ['subtasksCompleted'])]);
         return { checkpoint: checkpoint!, task };

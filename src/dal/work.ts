@@ -226,31 +226,37 @@ export type WorkflowProgress = Pick<
 // The module
 // ---------------------------------------------------------------------------
 
+/**
+ * After an optimistic-lock update matched nothing: the task is missing
+ * (NotFound), was changed by someone else (ConflictError), or already has
+ * the status asked for. The last is no move at all: the state machine only
+ * judges changes (trg_tasks_status_transition does not fire when the status
+ * stays), and task_status_transitions never lists X -> X
+ * (chk_task_status_transitions_not_self), so it is reported as the
+ * IllegalTransition the trigger raises for any unlisted move.
+ */
+export async function missedTaskUpdateError(
+  executor: Executor,
+  id: TasksId,
+  expectedVersion: number,
+  toStatus: TaskStatus | null,
+  query: string,
+): Promise<Error> {
+  const [current] = await executor.query<Pick<Tasks, 'version' | 'status'>>('work.get_task_version', [id]);
+  if (!current) return new NotFound('task', id);
+  if (current.version !== expectedVersion || toStatus === null || current.status !== toStatus) {
+    return ConflictError.versionMismatch('task', id, expectedVersion);
+  }
+  const rule = `illegal task status transition: ${toStatus} -> ${toStatus}`;
+  return new IllegalTransition(
+    { from: toStatus, to: toStatus, taskId: id, retryLimit: undefined },
+    { kind: 'trigger', constraint: 'trg_tasks_status_transition', table: 'tasks', columns: ['status'], rule },
+    { code: 'AG001', query },
+  );
+}
+
 /** The work context of the data-access library (see docs/dal.md, "Work"). */
 export const workModule = (db: Executor) => {
-  /**
-   * After an optimistic-lock update matched nothing: the task is missing
-   * (NotFound), was changed by someone else (ConflictError), or already has
-   * the status asked for. The last is no move at all: the state machine only
-   * judges changes (trg_tasks_status_transition does not fire when the status
-   * stays), and task_status_transitions never lists X -> X
-   * (chk_task_status_transitions_not_self), so it is reported as the
-   * IllegalTransition the trigger raises for any unlisted move.
-   */
-  async function missedUpdateError(executor: Executor, id: TasksId, expectedVersion: number, toStatus: TaskStatus | null): Promise<Error> {
-    const [current] = await executor.query<Pick<Tasks, 'version' | 'status'>>('work.get_task_version', [id]);
-    if (!current) return new NotFound('task', id);
-    if (current.version !== expectedVersion || toStatus === null || current.status !== toStatus) {
-      return ConflictError.versionMismatch('task', id, expectedVersion);
-    }
-    const rule = `illegal task status transition: ${toStatus} -> ${toStatus}`;
-    return new IllegalTransition(
-      { from: toStatus, to: toStatus, taskId: id, retryLimit: undefined },
-      { kind: 'trigger', constraint: 'trg_tasks_status_transition', table: 'tasks', columns: ['status'], rule },
-      { code: 'AG001', query: 'work.update_task' },
-    );
-  }
-
   /** work.update_task, and the reason when it matched nothing. toStatus null: the status stays. */
   async function runUpdate(
     executor: Executor,
@@ -269,7 +275,7 @@ export const workModule = (db: Executor) => {
       usage.tokens ?? 0,
       usage.costUsd ?? '0',
     ]);
-    if (!task) throw await missedUpdateError(executor, id, expectedVersion, toStatus);
+    if (!task) throw await missedTaskUpdateError(executor, id, expectedVersion, toStatus, 'work.update_task');
     return task;
   }
 
